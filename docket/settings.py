@@ -40,6 +40,7 @@ class DocketSettings(BaseSettings):
     max_archive_members: int = Field(default=500, ge=1, le=10_000, description="Most files in a tar bundle.")
     shard_size: int = Field(default=500, ge=1, le=10_000, description="Files per shard (one task each).")
 
+    file_workers: int = Field(default=4, ge=1, le=64, description="Threads validating and storing files in one shard.")
     download_concurrency: int = Field(default=32, ge=1, le=512, description="Parallel downloads per shard.")
     download_timeout: float = Field(default=60.0, gt=0, le=3600, description="Deadline for one download, seconds.")
     connect_timeout: float = Field(default=10.0, gt=0, le=600, description="TCP/TLS connect timeout, seconds.")

@@ -1,0 +1,60 @@
+"""What a workflow is: named steps, ordered by `run_after`, each turning one file into datapoints.
+
+A step is a plain function `fn(ctx: FileContext) -> StepOutput`. It sees the file (a local path,
+read-only), its media type, and the datapoints its predecessors produced. It returns new datapoints
+(by `schema_id`) and messages. A step raises only for a bug or an unreadable file; a finding about
+the content (a total that does not add up) is a message, not an exception.
+
+Datapoint values are scalars (str, int, float, bool, `datetime.date`, `datetime.datetime`, None) or, for
+a multivalue section (invoice line items, video frames), a list of dicts of scalars.
+
+A batch step runs once per job after every file was processed, over the datapoints of all files
+(for example grouping near-duplicate images); it returns extra datapoints per file name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+__all__ = [
+    "BatchStepFn",
+    "FieldType",
+    "FileContext",
+    "Message",
+    "StepFn",
+    "StepOutput",
+]
+
+FieldType = Literal["string", "int", "float", "bool", "date", "timestamp", "rows"]
+"""Column types of captured fields in the documents Parquet table; `rows` is a multivalue section."""
+
+
+@dataclass(frozen=True)
+class Message:
+    """A finding shown to a person: `error` blocks automatic confirmation, `warning`/`info` do not."""
+
+    type: Literal["info", "warning", "error"]
+    content: str
+    schema_id: str | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class FileContext:
+    name: str
+    media_type: str
+    path: Path
+    datapoints: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class StepOutput:
+    datapoints: dict[str, Any] = field(default_factory=dict)
+    messages: list[Message] = field(default_factory=list)
+
+
+StepFn = Callable[[FileContext], StepOutput]
+BatchStepFn = Callable[[Iterable[tuple[str, Mapping[str, Any]]]], dict[str, dict[str, Any]]]

@@ -1,0 +1,100 @@
+"""The `ingest_batch` flow: plan shards -> ingest and record each shard -> summarise -> announce."""
+
+from __future__ import annotations
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact, create_progress_artifact, update_progress_artifact
+from prefect.events import emit_event
+from prefect.futures import as_completed
+from prefect.runtime import flow_run
+
+from docket import progress
+from docket.settings import get_settings
+from docket.staging.models import IngestRequest, IngestSummary
+from tasks.ingest import ingest_shard, plan_shards, record_shard, summarise_ingest
+from tasks.resources import build_task_runner, resolve_resources
+
+__all__ = ["ingest_batch"]
+
+
+def _artifact_key(prefix: str, ingest_id: str) -> str:
+    cleaned = "".join(c if c.isalnum() else "-" for c in ingest_id.lower()).strip("-")
+    return f"{prefix}-{cleaned}"[:100]
+
+
+def _summary_markdown(summary: IngestSummary) -> str:
+    return "\n".join(
+        [
+            f"# Ingest `{summary.ingest_id}` into batch `{summary.batch_id}`",
+            "",
+            "| status | files | ingested | failed | duplicates | shards |",
+            "|---|---|---|---|---|---|",
+            f"| {summary.status} | {summary.files} | {summary.ingested} | {summary.failed} | "
+            f"{summary.duplicates} | {summary.shards} |",
+            "",
+            f"Details: `docket staging show-batch-details --batch-id {summary.batch_id}`; failed files: "
+            f"`docket staging list-ingest-details --batch-id {summary.batch_id}`.",
+        ]
+    )
+
+
+@flow(name="ingest_batch", task_runner=build_task_runner(), log_prints=False)
+def ingest_batch(request: IngestRequest, store_block: str | None = None, catalog_block: str | None = None) -> IngestSummary:
+    """Stage files into a batch from a folder, a tar bundle or a references file.
+
+    Every file ends `ingested` or `failed` with a typed reason. Safe to run again with the same
+    `ingest_id`: finished shards are skipped, nothing is added twice.
+
+    Args:
+        request: what to ingest and where to.
+        store_block: name of a `DocketStore` block; default from `DOCKET_*` settings.
+        catalog_block: name of a `DocketCatalog` block; default from `DOCKET_*` settings.
+    """
+    logger = get_run_logger()
+    settings = get_settings()
+    resources = resolve_resources(store_block, catalog_block)
+
+    plan = plan_shards(request, resources, settings)
+    logger.info(
+        "Ingest %s into batch %s: %d files in %d shards, %d to do",
+        plan.ingest_id, plan.batch_id, plan.total_files, plan.total_shards, len(plan.pending_shards),
+    )  # fmt: skip
+
+    progress.set_total(plan.ingest_id, plan.pending_files)
+    if plan.pending_shards:
+        progress_id = create_progress_artifact(
+            progress=100 * (plan.total_shards - len(plan.pending_shards)) / max(plan.total_shards, 1),
+            key=_artifact_key("ingest-progress", plan.ingest_id),
+            description=f"Shards of ingest {plan.ingest_id} recorded",
+        )
+        staged = ingest_shard.map(
+            plan.pending_shards, resources=resources, settings=settings,
+            allow_private_network=request.allow_private_network,
+        )  # fmt: skip
+        recorded = record_shard.map(plan.pending_shards, staged, resources=resources)
+        done = plan.total_shards - len(plan.pending_shards)
+        for future in as_completed(recorded):
+            future.result()
+            done += 1
+            update_progress_artifact(progress_id, progress=100 * done / plan.total_shards)
+
+    summary = summarise_ingest(plan.ingest_id, resources, str(flow_run.id) if flow_run.id else None)
+    if plan.already_completed:
+        summary.already_completed = True
+    create_markdown_artifact(
+        key=_artifact_key("ingest-summary", plan.ingest_id),
+        markdown=_summary_markdown(summary),
+        description=f"Ingest {plan.ingest_id}",
+    )
+    if summary.status == "completed" and not plan.already_completed:
+        emit_event(
+            event="docket.batch.ingested",
+            resource={"prefect.resource.id": f"docket.batch.{summary.batch_id}"},
+            related=[{"prefect.resource.id": f"docket.ingest.{summary.ingest_id}", "prefect.resource.role": "ingest"}],
+            payload={**summary.model_dump(mode="json"), "workflow_id": request.workflow_id},
+        )
+    logger.info(
+        "Ingest %s %s: %d ingested, %d failed, %d duplicates",
+        summary.ingest_id, summary.status, summary.ingested, summary.failed, summary.duplicates,
+    )  # fmt: skip
+    return summary

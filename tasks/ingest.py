@@ -1,0 +1,42 @@
+"""Ingest stages as Prefect tasks: plan shards, ingest a shard, record it, summarise."""
+
+from __future__ import annotations
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from docket.resources import Resources
+from tasks.retry import retry_unless_bad_input
+from docket.settings import DocketSettings
+from docket.staging.ingest import ingest_shard as _ingest_shard
+from docket.staging.models import FileOutcome, IngestPlan, IngestRequest, IngestSummary, ShardSummary
+from docket.staging.plan import begin_ingest
+from docket.staging.record import finish_ingest, record_shard as _record_shard
+
+__all__ = ["ingest_shard", "plan_shards", "record_shard", "summarise_ingest"]
+
+
+@task(name="plan-shards", cache_policy=NO_CACHE, retry_condition_fn=retry_unless_bad_input, retries=2, retry_delay_seconds=2)
+def plan_shards(request: IngestRequest, resources: Resources, settings: DocketSettings) -> IngestPlan:
+    """Create the batch and ingest (or find them) and plan the shards once."""
+    return begin_ingest(request, resources, settings)
+
+
+@task(name="ingest-shard", cache_policy=NO_CACHE, retry_condition_fn=retry_unless_bad_input, retries=2, retry_delay_seconds=5, task_run_name="ingest-{shard_id}")
+def ingest_shard(
+    shard_id: str, resources: Resources, settings: DocketSettings, allow_private_network: bool = False
+) -> list[FileOutcome] | None:
+    """Copy or download, validate, hash and store every file of one shard."""
+    return _ingest_shard(shard_id, resources, settings, allow_private_network=allow_private_network)
+
+
+@task(name="record-shard", cache_policy=NO_CACHE, retry_condition_fn=retry_unless_bad_input, retries=3, retry_delay_seconds=2, task_run_name="record-{shard_id}")
+def record_shard(shard_id: str, outcomes: list[FileOutcome] | None, resources: Resources) -> ShardSummary:
+    """Commit one shard's files and summary in a single catalog transaction."""
+    return _record_shard(resources.catalog(), shard_id, outcomes)
+
+
+@task(name="summarise-ingest", cache_policy=NO_CACHE, retry_condition_fn=retry_unless_bad_input, retries=2, retry_delay_seconds=2)
+def summarise_ingest(ingest_id: str, resources: Resources, flow_run_id: str | None = None) -> IngestSummary:
+    """Total the shards and close the ingest when every shard is done."""
+    return finish_ingest(resources.catalog(), ingest_id, flow_run_id=flow_run_id)
