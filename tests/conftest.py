@@ -17,7 +17,7 @@ os.environ["DO_NOT_TRACK"] = "1"
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.pop("PREFECT_API_URL", None)
-for _key in [k for k in os.environ if k.startswith("DOCKET_")]:
+for _key in [k for k in os.environ if k.startswith("DOCKET_") and k not in ("DOCKET_SAMPLE_DATA", "DOCKET_TEST_POSTGRES_URL")]:
     del os.environ[_key]
 
 import pytest  # noqa: E402

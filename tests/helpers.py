@@ -1,0 +1,80 @@
+"""Small real files and servers for tests."""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from PIL import Image
+
+
+def jpeg_bytes(seed: int = 0, size: tuple[int, int] = (32, 24)) -> bytes:
+    img = Image.new("RGB", size, ((seed * 37) % 256, (seed * 91) % 256, (seed * 53) % 256))
+    for x in range(0, size[0], 4):
+        img.putpixel((x, (x + seed) % size[1]), (255, 255, 255))
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def png_bytes(seed: int = 0) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (16, 16), (seed % 256, 0, 0)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def write(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def image_folder(root: Path, count: int, *, prefix: str = "img") -> Path:
+    for i in range(count):
+        write(root / f"{prefix}{i:04d}.jpg", jpeg_bytes(i))
+    return root
+
+
+class _Handler(BaseHTTPRequestHandler):
+    files: dict[str, bytes] = {}
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        path = self.path.split("?", 1)[0]
+        if path.startswith("/redirect/"):
+            self.send_response(302)
+            self.send_header("Location", "http://" + path[len("/redirect/"):])
+            self.end_headers()
+            return
+        body = self.server.files.get(path)  # type: ignore[attr-defined]
+        if body is None:
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def file_server(files: dict[str, bytes]) -> Iterator[str]:
+    """A real HTTP server on 127.0.0.1 serving `files` by path; yields its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.files = files  # type: ignore[attr-defined]
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
