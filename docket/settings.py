@@ -50,6 +50,13 @@ class DocketSettings(BaseSettings):
         description="Hosts exempt from the private-network check (comma separated).",
     )
 
+    workflow_paths: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="YAML workflow files or folders (comma separated)."
+    )
+    workflow_modules: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Python modules defining WORKFLOWS (comma separated)."
+    )
+
     task_runner: Literal["threads"] = Field(default="threads", description="Prefect task runner for batch work.")
     max_workers: int = Field(default=4, ge=1, le=256, description="Task runner thread pool size.")
 
@@ -58,6 +65,13 @@ class DocketSettings(BaseSettings):
     def _split_hosts(cls, value: object) -> object:
         if isinstance(value, str):
             return [h.strip().lower() for h in value.split(",") if h.strip()]
+        return value
+
+    @field_validator("workflow_paths", "workflow_modules", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
         return value
 
     @property

@@ -6,7 +6,7 @@ from datetime import timezone
 
 import sqlalchemy as sa
 
-__all__ = ["UTCDateTime", "metadata", "batches", "ingests", "shards", "files"]
+__all__ = ["UTCDateTime", "metadata", "batches", "ingests", "shards", "files", "jobs", "job_chunks"]
 
 # Named constraints, so migrations are identical on SQLite and PostgreSQL.
 metadata = sa.MetaData(
@@ -101,4 +101,47 @@ files = sa.Table(
     sa.Column("shard_id", sa.String(160), nullable=False),
     sa.Column("created_at", UTC_TS, nullable=False),
     sa.Column("updated_at", UTC_TS, nullable=False),
+    # Where the bytes are when they are not content-addressed (job outputs: Parquet parts).
+    sa.Column("store_key", sa.String(1024), nullable=True),
+)
+
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("job_id", sa.String(64), primary_key=True),
+    sa.Column("batch_id", sa.String(64), sa.ForeignKey("batches.batch_id"), nullable=False, index=True),
+    sa.Column("workflow_id", sa.String(64), nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("stage", sa.String(16), nullable=False),
+    sa.Column("output_batch_id", sa.String(64), nullable=False),
+    sa.Column("max_failure_rate", sa.Float, nullable=True),
+    sa.Column("notifications_url", sa.Text, nullable=True),
+    sa.Column("flow_run_id", sa.String(64), nullable=True),
+    sa.Column("files_total", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("abort_requested", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("created_at", UTC_TS, nullable=False),
+    sa.Column("started_at", UTC_TS, nullable=True),
+    sa.Column("finished_at", UTC_TS, nullable=True),
+)
+
+job_chunks = sa.Table(
+    "job_chunks",
+    metadata,
+    sa.Column("chunk_id", sa.String(96), primary_key=True),
+    sa.Column("job_id", sa.String(64), sa.ForeignKey("jobs.job_id"), nullable=False, index=True),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("names", sa.JSON, nullable=False),
+    sa.Column("file_count", sa.Integer, nullable=False),
+    sa.Column("succeeded", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("failed", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("errors", sa.JSON, nullable=True),
+    sa.Column("docs_key", sa.String(512), nullable=True),
+    sa.Column("points_key", sa.String(512), nullable=True),
+    sa.Column("lease_owner", sa.String(128), nullable=True),
+    sa.Column("lease_expires_at", UTC_TS, nullable=True),
+    sa.Column("finished_at", UTC_TS, nullable=True),
+    sa.UniqueConstraint("job_id", "seq", name="uq_job_chunks_job_seq"),
 )
