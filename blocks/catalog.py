@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
-from docket.catalog import Catalog, open_catalog
+from docket_core.catalog import Catalog, open_catalog
 
 __all__ = ["DocketCatalog"]
 

@@ -7,7 +7,7 @@ from typing import Any
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
-from docket.store import Store
+from docket_core.store import Store
 
 __all__ = ["DocketStore"]
 

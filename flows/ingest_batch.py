@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from prefect import flow, get_run_logger
+from prefect import flow, get_run_logger, unmapped
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, update_progress_artifact
 from prefect.events import emit_event
 from prefect.futures import as_completed
 from prefect.runtime import flow_run
 
-from docket import progress
-from docket.settings import get_settings
-from docket.staging.models import IngestRequest, IngestSummary
+from docket_core import progress
+from docket_core.settings import get_settings
+from docket_core.staging.models import IngestRequest, IngestSummary
 from tasks.ingest import ingest_shard, plan_shards, record_shard, summarise_ingest
 from tasks.resources import build_task_runner, resolve_resources
 
@@ -67,11 +67,12 @@ def ingest_batch(request: IngestRequest, store_block: str | None = None, catalog
             key=_artifact_key("ingest-progress", plan.ingest_id),
             description=f"Shards of ingest {plan.ingest_id} recorded",
         )
+        # Pydantic models are iterable: `unmapped` keeps map from iterating over them.
         staged = ingest_shard.map(
-            plan.pending_shards, resources=resources, settings=settings,
+            plan.pending_shards, resources=unmapped(resources), settings=unmapped(settings),
             allow_private_network=request.allow_private_network,
         )  # fmt: skip
-        recorded = record_shard.map(plan.pending_shards, staged, resources=resources)
+        recorded = record_shard.map(plan.pending_shards, staged, resources=unmapped(resources))
         done = plan.total_shards - len(plan.pending_shards)
         for future in as_completed(recorded):
             future.result()

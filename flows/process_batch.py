@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow, get_run_logger
+from prefect import flow, get_run_logger, unmapped
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, update_progress_artifact
 from prefect.events import emit_event
 from prefect.futures import as_completed
 from prefect.runtime import flow_run
 
-from docket import progress
-from docket.jobs.models import JobRequest
-from docket.jobs.queries import job_details
-from docket.settings import get_settings
+from docket_core import progress
+from docket_core.jobs.models import JobRequest
+from docket_core.jobs.queries import job_details
+from docket_core.settings import get_settings
 from tasks.jobs import check_failure_budget, finish_job, process_chunk, start_job
 from tasks.resources import build_task_runner, resolve_resources
 
@@ -74,7 +74,9 @@ def process_batch(job: JobRequest, store_block: str | None = None, catalog_block
             key=_key("job-progress", plan.job_id),
             description=f"Chunks of job {plan.job_id} processed",
         )
-        futures = process_chunk.map(plan.pending_chunks, workflow_id=job.workflow_id, resources=resources, settings=settings)
+        futures = process_chunk.map(
+            plan.pending_chunks, workflow_id=job.workflow_id, resources=unmapped(resources), settings=unmapped(settings)
+        )
         done = plan.total_chunks - len(plan.pending_chunks)
         for future in as_completed(futures):
             future.result()

@@ -5,13 +5,13 @@ from __future__ import annotations
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from docket.resources import Resources
+from docket_core.resources import Resources
 from tasks.retry import retry_unless_bad_input
-from docket.settings import DocketSettings
-from docket.staging.ingest import ingest_shard as _ingest_shard
-from docket.staging.models import FileOutcome, IngestPlan, IngestRequest, IngestSummary, ShardSummary
-from docket.staging.plan import begin_ingest
-from docket.staging.record import finish_ingest, record_shard as _record_shard
+from docket_core.settings import DocketSettings
+from docket_core.staging.ingest import ingest_shard as _ingest_shard
+from docket_core.staging.models import FileOutcome, IngestPlan, IngestRequest, IngestSummary, ShardSummary
+from docket_core.staging.plan import begin_ingest
+from docket_core.staging.record import finish_ingest, record_shard as _record_shard
 
 __all__ = ["ingest_shard", "plan_shards", "record_shard", "summarise_ingest"]
 

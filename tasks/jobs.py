@@ -7,13 +7,13 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from docket.jobs.finish import failure_budget_exceeded, finish_job as _finish_job, request_abort
-from docket.jobs.models import ChunkSummary, JobPlan, JobRequest
-from docket.jobs.plan import register_job, start_job as _start_job
-from docket.jobs.process import process_chunk as _process_chunk
-from docket.resources import Resources
-from docket.settings import DocketSettings
-from docket.workflows.registry import Workflow, get_workflow, load_workflows
+from docket_core.jobs.finish import failure_budget_exceeded, finish_job as _finish_job, request_abort
+from docket_core.jobs.models import ChunkSummary, JobPlan, JobRequest
+from docket_core.jobs.plan import register_job, start_job as _start_job
+from docket_core.jobs.process import process_chunk as _process_chunk
+from docket_core.resources import Resources
+from docket_core.settings import DocketSettings
+from docket_core.workflows.registry import Workflow, get_workflow, load_workflows
 from tasks.retry import retry_unless_bad_input
 
 __all__ = ["check_failure_budget", "finish_job", "load_workflow", "process_chunk", "start_job"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from docket.resources import Resources
-from docket.settings import DocketSettings, get_settings
+from docket_core.resources import Resources
+from docket_core.settings import DocketSettings, get_settings
 
 __all__ = ["build_task_runner", "resolve_resources"]
 

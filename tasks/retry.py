@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from docket.errors import ConflictError, InputError, NotFoundError
+from docket_core.errors import ConflictError, InputError, NotFoundError
 
 __all__ = ["retry_unless_bad_input"]
 

@@ -58,7 +58,7 @@ def postgres_url(postgres_admin_url: str) -> Iterator[str]:
     try:
         yield url.render_as_string(hide_password=False)
     finally:
-        from docket.catalog import forget_catalogs
+        from docket_core.catalog import forget_catalogs
 
         forget_catalogs()
         with admin.begin() as conn:
@@ -71,7 +71,7 @@ def catalog_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
     """Every catalog test runs twice: on a SQLite file and on PostgreSQL."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'catalog.db'}"
-        from docket.catalog import forget_catalogs
+        from docket_core.catalog import forget_catalogs
 
         forget_catalogs()
     else:
@@ -80,21 +80,21 @@ def catalog_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
 
 @pytest.fixture
 def catalog(catalog_url: str):  # noqa: ANN201
-    from docket.catalog import open_catalog
+    from docket_core.catalog import open_catalog
 
     return open_catalog(catalog_url)
 
 
 @pytest.fixture
 def store(tmp_path: Path):  # noqa: ANN201
-    from docket.store import Store
+    from docket_core.store import Store
 
     return Store(str(tmp_path / "store"))
 
 
 @pytest.fixture
 def memory_store():  # noqa: ANN201
-    from docket.store import Store
+    from docket_core.store import Store
 
     return Store(f"memory://docket-test-{uuid.uuid4().hex}")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from docket.cli import app
+from docket_core.cli import app
 from tests.helpers import file_server, image_folder, jpeg_bytes, write
 
 runner = CliRunner()

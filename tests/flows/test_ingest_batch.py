@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from docket.staging.models import IngestRequest
-from docket.staging.queries import batch_details
-from docket.resources import Resources
+from docket_core.staging.models import IngestRequest
+from docket_core.staging.queries import batch_details
+from docket_core.resources import Resources
 from tests.helpers import image_folder, write
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")

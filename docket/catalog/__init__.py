@@ -1,5 +1,0 @@
-"""The catalog: Docket's system of record (batches, ingests, shards, files, jobs, ...)."""
-
-from docket.catalog.db import Catalog, forget_catalogs, open_catalog, utcnow
-
-__all__ = ["Catalog", "forget_catalogs", "open_catalog", "utcnow"]

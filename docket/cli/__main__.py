@@ -1,3 +1,0 @@
-from docket.cli import main
-
-main()

@@ -1,1 +1,0 @@
-"""Built-in workflow steps: plain functions from one file to datapoints (see `docket.workflows.model`)."""

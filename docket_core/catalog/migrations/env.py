@@ -1,0 +1,13 @@
+"""Alembic environment: runs on the connection Docket hands over (see `Catalog.migrate`)."""
+
+from alembic import context
+
+from docket_core.catalog.schema import metadata
+
+connection = context.config.attributes.get("connection")
+if connection is None:
+    raise RuntimeError("run migrations through docket_core.catalog.Catalog.migrate(), which supplies the connection")
+
+context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+with context.begin_transaction():
+    context.run_migrations()

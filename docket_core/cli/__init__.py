@@ -1,0 +1,32 @@
+"""The `docket` command line."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="docket",
+    help="Docket: stage documents and images into batches, run workflows over them, and land the results "
+    "as Parquet. Every long piece of work is a Prefect flow run you can watch in the Prefect UI.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+from docket_core.cli import demo, jobs, staging, workflows  # noqa: E402 - the sub-apps need `app` defined first
+
+app.add_typer(staging.app, name="staging")
+app.add_typer(jobs.app, name="jobs")
+app.add_typer(workflows.app, name="workflows")
+app.command("demo")(demo.demo)
+
+
+def main() -> None:
+    # Quiet Prefect's per-run INFO lines in the terminal; the progress bar and summary say it better.
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    app()

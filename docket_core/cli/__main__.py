@@ -1,0 +1,3 @@
+from docket_core.cli import main
+
+main()

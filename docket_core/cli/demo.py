@@ -1,0 +1,68 @@
+"""`docket demo`: the whole path on the embedded defaults, with the project's own generated samples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from docket_core.cli.output import guarded, stdout
+from docket_core.settings import get_settings
+from docket_core.staging.models import IngestRequest
+
+__all__ = ["demo"]
+
+
+def _samples(root: Path) -> tuple[Path, Path]:
+    """Generate the sample images and invoices once (no third-party content, so no attribution needed)."""
+    from docket_core.invoice_samples import write_sample_invoices
+    from docket_core.samples import write_broken_files, write_sample_images
+
+    images, documents = root / "images", root / "documents"
+    if not images.exists():
+        write_sample_images(images, count=12)
+        write_broken_files(images / "broken")
+    if not documents.exists():
+        write_sample_invoices(documents, count=6)
+    return images, documents
+
+
+@guarded
+def demo(
+    workdir: Path = typer.Option(None, "--workdir", help="Where to generate the samples (default: <DOCKET_HOME>/demo)."),
+) -> None:
+    """Stage the bundled samples into two batches through Prefect flow runs and show where to look.
+
+    Safe to run again: the same ingest ids resume or do nothing.
+    """
+    from docket_core.cli.staging import run_ingest
+    from docket_core.resources import Resources
+    from docket_core.staging.queries import batch_details, ingest_details
+
+    settings = get_settings()
+    root = (workdir or settings.home / "demo").resolve()
+    images, documents = _samples(root / "samples")
+    stdout.print(f"Samples in {root / 'samples'} (generated, no third-party content)")
+
+    for batch_id, kind, folder in (("demo-images", "images", images), ("demo-invoices", "documents", documents)):
+        request = IngestRequest(
+            batch_id=batch_id, media_kind=kind, source_kind="folder", source=str(folder), ingest_id=f"demo-{batch_id}"  # type: ignore[arg-type]
+        )
+        summary = run_ingest(request, as_json=False)
+        stdout.print(
+            f"[bold]{batch_id}[/]: {summary.ingested} ingested, {summary.failed} failed, "
+            f"{summary.duplicates} already there (flow run {summary.flow_run_id})"
+        )
+    catalog = Resources.from_settings(settings).catalog()
+    details = batch_details(catalog, "demo-images")
+    stdout.print(f"demo-images holds {details['files_count']} images ({details['bytes']} bytes): {details['content_types']}")
+    for shard in ingest_details(catalog, "demo-images"):
+        for failed in shard["failed_files"]:
+            stdout.print(f"  failed as expected: {failed['file_name']}: {failed['type']}", highlight=False)
+
+    stdout.print("\nWhere to look next:")
+    stdout.print("  docket staging list-batches")
+    stdout.print("  docket staging show-batch-details --batch-id demo-images")
+    stdout.print("  docket staging list-batch-content --batch-id demo-invoices --json")
+    stdout.print("  prefect server start   # then open http://127.0.0.1:4200 for the flow runs and artifacts")
+    stdout.print(f"State lives in {settings.home.resolve()} (store and SQLite catalog).")

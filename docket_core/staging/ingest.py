@@ -1,0 +1,190 @@
+"""Ingesting one shard: get each file's bytes to a local path, validate, hash, store atomically.
+
+Nothing here writes the catalog: the outcomes go to `record.record_shard`, which commits a shard's
+files in one transaction. A crash before that commit leaves only content-addressed blobs behind,
+which the re-run finds and reuses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from docket_core import archive, references, safefetch
+from docket_core.catalog.schema import batches, ingests, shards
+from docket_core.errors import FileErrorType
+from docket_core.media import BatchKind, FileRejected, inspect_file
+from docket_core.progress import advance
+from docket_core.resources import Resources
+from docket_core.settings import DocketSettings
+from docket_core.staging.models import FileOutcome
+from docket_core.store import Store, blob_key
+
+__all__ = ["ingest_shard", "stage_file"]
+
+_SMALL = 16 * 1024 * 1024  # files up to this size are read once into memory; larger ones stream
+
+
+def stage_file(path: Path, name: str, *, batch_kind: BatchKind, settings: DocketSettings, store: Store) -> FileOutcome:
+    """Validate one local file and store its bytes under their sha256 (once, atomically)."""
+    size = os.stat(path).st_size
+    try:
+        media_type = inspect_file(path, batch_kind=batch_kind, settings=settings, declared_size=size, name=name)
+    except FileRejected as rejected:
+        return FileOutcome(name=name, status="failed", error_type=rejected.error_type, reason=rejected.reason, size=size)
+    data: bytes | None = None
+    if size <= _SMALL:
+        data = path.read_bytes()
+        sha = hashlib.sha256(data).hexdigest()
+    else:
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1024 * 1024), b""):
+                digest.update(chunk)
+        sha = digest.hexdigest()
+    key = blob_key(sha)
+    if not store.exists(key):
+        if data is not None:
+            store.put_bytes(key, data)
+        else:
+            store.put_file(path, key)
+    return FileOutcome(name=name, status="ingested", sha256=sha, size=size, media_type=media_type)
+
+
+def _failed(name: str, error_type: str, reason: str, *, named: bool = True) -> FileOutcome:
+    return FileOutcome(name=name, status="failed", error_type=error_type, reason=reason, named=named)
+
+
+def _parallel(items: Iterable, work: Callable, settings: DocketSettings, ingest_id: str) -> list[FileOutcome]:
+    def one(item: object) -> FileOutcome:
+        try:
+            return work(item)
+        finally:
+            advance(ingest_id)
+
+    with ThreadPoolExecutor(max_workers=settings.file_workers, thread_name_prefix="docket-stage") as pool:
+        return list(pool.map(one, items))
+
+
+def _folder(spec: dict, root: Path, kind: BatchKind, settings: DocketSettings, store: Store, ingest_id: str) -> list[FileOutcome]:
+    def work(name: str) -> FileOutcome:
+        path = root / name
+        try:
+            return stage_file(path, name, batch_kind=kind, settings=settings, store=store)
+        except OSError as exc:
+            return _failed(name, FileErrorType.INVALID_FILE_CONTENT, f"cannot read file: {exc.strerror or exc}")
+
+    return _parallel(spec["names"], work, settings, ingest_id)
+
+
+def _archive(spec: dict, kind: BatchKind, settings: DocketSettings, store: Store, ingest_id: str) -> list[FileOutcome]:
+    outcomes: list[FileOutcome] = []
+    with tempfile.TemporaryDirectory(prefix="docket-bundle-") as tmp:
+        bundle = Path(tmp) / "bundle.tar"
+        with store.open(spec["bundle"]) as src, open(bundle, "wb") as dst:
+            while chunk := src.read(1024 * 1024):
+                dst.write(chunk)
+        entries = archive.scan_archive(bundle, max_members=settings.max_archive_members)[spec["start"] : spec["stop"]]
+        members = [e for e in entries if isinstance(e, archive.Member)]
+        for entry in entries:
+            if isinstance(entry, archive.RejectedMember):
+                outcomes.append(_failed(entry.tar_name, entry.error_type, entry.reason, named=False))
+                advance(ingest_id)
+        workdir = Path(tmp) / "members"
+        workdir.mkdir()
+        for member, path in archive.iter_extracted(bundle, members, workdir):
+            outcomes.append(stage_file(path, member.name, batch_kind=kind, settings=settings, store=store))
+            advance(ingest_id)
+    return outcomes
+
+
+def _max_download(kind: BatchKind, settings: DocketSettings) -> int:
+    if kind == "images":
+        return settings.max_image_bytes
+    if kind == "videos":
+        return settings.max_video_bytes
+    return max(settings.max_document_bytes, settings.max_image_bytes)
+
+
+def _windows(items: Iterator, size: int) -> Iterator[list]:
+    window: list = []
+    for item in items:
+        window.append(item)
+        if len(window) == size:
+            yield window
+            window = []
+    if window:
+        yield window
+
+
+def _references(
+    spec: dict, kind: BatchKind, settings: DocketSettings, store: Store, ingest_id: str, allow_private: bool
+) -> list[FileOutcome]:
+    policy = safefetch.URLPolicy.from_settings(settings, allow_private_network=allow_private)
+    shard = references.ReferenceShard(start=spec["start"], end=spec["end"], first_line=spec["first_line"], count=0)
+    outcomes: list[FileOutcome] = []
+    # Download a window at a time, so a shard of big files never sits on disk all at once.
+    window_size = max(64, settings.download_concurrency * 2)
+    with store.open(spec["references"]) as fh, tempfile.TemporaryDirectory(prefix="docket-dl-") as tmp:
+        for window in _windows(references.read_reference_shard(fh, shard), window_size):
+            jobs, refs = [], []
+            for item in window:
+                if isinstance(item, references.BadLine):
+                    outcomes.append(
+                        _failed(f"line {item.line}", FileErrorType.MALFORMED_REFERENCE, item.reason, named=False)
+                    )
+                    advance(ingest_id)
+                    continue
+                dest = Path(tmp) / f"{item.line}"
+                jobs.append(safefetch.FetchJob(key=str(item.line), url=item.url, dest=dest, max_bytes=_max_download(kind, settings)))
+                refs.append(item)
+            results = safefetch.fetch_many(
+                jobs,
+                policy=policy,
+                concurrency=settings.download_concurrency,
+                timeout=settings.download_timeout,
+                connect_timeout=settings.connect_timeout,
+                max_redirects=settings.max_redirects,
+            )
+
+            def work(pair: tuple[references.Reference, safefetch.FetchOutcome]) -> FileOutcome:
+                ref, result = pair
+                if result.error is not None:
+                    return _failed(ref.name, result.error.error_type, str(result.error))
+                dest = Path(tmp) / f"{ref.line}"
+                try:
+                    return stage_file(dest, ref.name, batch_kind=kind, settings=settings, store=store)
+                finally:
+                    dest.unlink(missing_ok=True)
+
+            outcomes.extend(_parallel(list(zip(refs, results)), work, settings, ingest_id))
+    return outcomes
+
+
+def ingest_shard(
+    shard_id: str, resources: Resources, settings: DocketSettings, *, allow_private_network: bool = False
+) -> list[FileOutcome] | None:
+    """Stage every file of a shard; None when the shard was already recorded by an earlier run."""
+    catalog = resources.catalog()
+    with catalog.read() as conn:
+        row = conn.execute(
+            sa.select(shards.c.spec, shards.c.status, ingests.c.source, ingests.c.ingest_id, ingests.c.batch_id)
+            .join(ingests, ingests.c.ingest_id == shards.c.ingest_id)
+            .where(shards.c.shard_id == shard_id)
+        ).one()
+        kind = conn.execute(sa.select(batches.c.media_kind).where(batches.c.batch_id == row.batch_id)).scalar_one()
+    if row.status == "done":
+        return None
+    store = resources.store()
+    spec = row.spec
+    if "names" in spec:
+        return _folder(spec, Path(row.source), kind, settings, store, row.ingest_id)
+    if "bundle" in spec:
+        return _archive(spec, kind, settings, store, row.ingest_id)
+    return _references(spec, kind, settings, store, row.ingest_id, allow_private_network)

@@ -1,0 +1,1 @@
+"""Built-in workflow steps: plain functions from one file to datapoints (see `docket_core.workflows.model`)."""
