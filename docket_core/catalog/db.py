@@ -88,19 +88,20 @@ class Catalog:
             finally:
                 conn.info["write"] = True
 
-    def current_revision(self) -> str | None:
+    def current_revisions(self) -> frozenset[str]:
         with self.engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            return frozenset(MigrationContext.configure(conn).get_current_heads())
 
     @staticmethod
-    def head_revision() -> str:
-        head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
-        assert head is not None, "the migrations folder has no head revision"
-        return head
+    def head_revisions() -> frozenset[str]:
+        """The newest revision of each migration branch (features may add their tables on a branch)."""
+        heads = frozenset(ScriptDirectory.from_config(_alembic_config()).get_heads())
+        assert heads, "the migrations folder has no head revision"
+        return heads
 
     def migrate(self) -> None:
-        """Bring the schema to the newest migration (a no-op when it is there already)."""
-        if self.current_revision() == self.head_revision():
+        """Bring the schema to the newest migrations (a no-op when it is there already)."""
+        if self.current_revisions() == self.head_revisions():
             return
         cfg = _alembic_config()
         with self.engine.begin() as conn:
@@ -108,7 +109,7 @@ class Catalog:
                 # Two processes starting at once must not both run the migrations.
                 conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7260419001)")
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+            command.upgrade(cfg, "heads")
 
     def dispose(self) -> None:
         self.engine.dispose()

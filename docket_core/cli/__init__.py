@@ -29,4 +29,6 @@ def main() -> None:
     # Quiet Prefect's per-run INFO lines in the terminal; the progress bar and summary say it better.
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("DO_NOT_TRACK", "1")
+    # The embedded server's telemetry service has nothing to report to and contends for its SQLite file.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     app()

@@ -21,8 +21,8 @@ from docket_core.errors import DocketError, InputError, NotFoundError
 
 __all__ = ["JsonOption", "emit", "emit_line", "fail", "guarded", "progress_bar", "stderr", "table"]
 
-stdout = Console()
-stderr = Console(stderr=True)
+stdout = Console(soft_wrap=True)
+stderr = Console(stderr=True, soft_wrap=True)
 
 JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON instead of tables.")
 

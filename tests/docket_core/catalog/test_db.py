@@ -14,7 +14,7 @@ from docket_core.catalog.schema import batches, metadata
 
 class TestMigrations:
     def test_a_new_catalog_is_migrated_to_the_newest_revision(self, catalog: Catalog) -> None:
-        assert catalog.current_revision() == Catalog.head_revision()
+        assert catalog.current_revisions() == Catalog.head_revisions()
 
     def test_the_migrations_build_exactly_the_tables_the_code_uses(self, catalog: Catalog) -> None:
         with catalog.engine.connect() as conn:
@@ -25,7 +25,7 @@ class TestMigrations:
         first = Catalog(catalog_url)
         first.migrate()
         first.migrate()
-        assert first.current_revision() == Catalog.head_revision()
+        assert first.current_revisions() == Catalog.head_revisions()
         first.dispose()
 
 
