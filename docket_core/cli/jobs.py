@@ -54,13 +54,19 @@ def _register(request: JobRequest) -> JobRequest:
     return request
 
 
+_background: list[subprocess.Popen] = []  # handles kept until exit, so Python does not warn about them
+
+
 def _start_background(request: JobRequest) -> Path:
     logs = get_settings().home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     log = logs / f"{request.job_id}.log"
     args = [sys.executable, "-m", "docket_core.cli", "jobs", "restart-job", "--job-id", request.job_id or "", "--json"]
     with open(log, "ab") as fh:
-        subprocess.Popen(args, stdout=fh, stderr=fh, stdin=subprocess.DEVNULL, start_new_session=True, env=os.environ.copy())  # noqa: S603
+        # A session of its own: the job goes on after this command (and its terminal) ends.
+        _background.append(
+            subprocess.Popen(args, stdout=fh, stderr=fh, stdin=subprocess.DEVNULL, start_new_session=True, env=os.environ.copy())  # noqa: S603
+        )
     return log
 
 

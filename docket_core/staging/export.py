@@ -55,7 +55,9 @@ def export_batch(resources: Resources, batch_id: str, target_dir: Path, *, progr
             dest.parent.mkdir(parents=True, exist_ok=True)
             tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
             try:
-                with store.open(blob_key(item["sha256"])) as src, open(tmp, "wb") as out:
+                # Staged files are content-addressed; job outputs (Parquet parts) keep their own key.
+                key = item["store_key"] or blob_key(item["sha256"])
+                with store.open(key) as src, open(tmp, "wb") as out:
                     while chunk := src.read(1024 * 1024):
                         out.write(chunk)
                 os.replace(tmp, dest)

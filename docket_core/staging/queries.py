@@ -146,6 +146,7 @@ def batch_content(
                 "sha256": r.sha256,
                 "size": r.size,
                 "media_type": r.media_type,
+                "store_key": r.store_key,
             }
             emitted += 1
             if limit is not None and emitted >= limit:
