@@ -1,5 +1,6 @@
 """The catalog: Docket's system of record (batches, ingests, shards, files, jobs, ...)."""
 
 from docket_core.catalog.db import Catalog, forget_catalogs, open_catalog, utcnow
+from docket_core.catalog import schema_queues  # noqa: F401,E402 - the queue tables join `metadata`
 
 __all__ = ["Catalog", "forget_catalogs", "open_catalog", "utcnow"]

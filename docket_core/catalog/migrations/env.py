@@ -3,6 +3,7 @@
 from alembic import context
 
 from docket_core.catalog.schema import metadata
+from docket_core.catalog import schema_queues  # noqa: F401 - registers the queue tables on `metadata`
 
 connection = context.config.attributes.get("connection")
 if connection is None:
