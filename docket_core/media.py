@@ -8,6 +8,7 @@ over the bytes.
 
 from __future__ import annotations
 
+import io
 import os
 import threading
 import warnings
@@ -208,6 +209,7 @@ def inspect_file(
     settings: DocketSettings,
     declared_size: int | None = None,
     name: str | None = None,
+    data: bytes | None = None,
 ) -> str:
     """Return the media type of the file at `path` if a `batch_kind` batch accepts it, else raise.
 
@@ -223,39 +225,53 @@ def inspect_file(
             larger of it and the size on disk.
         name: the file's name in its batch, a tie-breaker for sniffing; defaults to `path.name`
             (pass it when `path` is a temporary file without the original extension).
+        data: the file's whole content, when the caller has read it already (staging reads small
+            files once to hash and store them): it is checked instead of reading `path` again. Videos
+            are still decoded from `path`, which FFmpeg reads itself.
 
     Raises:
         FileRejected: with `FILE_SIZE_LIMIT_EXCEEDED`, `UNSUPPORTED_FILE_TYPE` or `INVALID_FILE_CONTENT`.
         OSError: the file cannot be read at all.
     """
     name = name if name is not None else path.name
-    with open(path, "rb") as fh:
-        size = os.fstat(fh.fileno()).st_size
-        if size == 0:
-            raise FileRejected(FileErrorType.INVALID_FILE_CONTENT, "file is empty")
-        head = fh.read(SNIFF_BYTES)
-        media_type = sniff_media_type(head, name)
-        accepted = ACCEPTED[batch_kind]
-        if media_type not in accepted:
-            reason = _unsupported_reason(media_type, head, name, batch_kind)
-            raise FileRejected(FileErrorType.UNSUPPORTED_FILE_TYPE, reason)
-        limit = max_bytes_for(media_type, settings)
-        effective = max(size, declared_size or 0)
-        if effective > limit:
-            got, cap = _sizes(effective, limit)
-            raise FileRejected(
-                FileErrorType.FILE_SIZE_LIMIT_EXCEEDED, f"file is {got}, the limit for {media_type} is {cap}"
-            )
-        fh.seek(0)
-        if media_type in IMAGE_TYPES:
-            _check_image(fh, media_type)
-        elif media_type == "application/pdf":
-            _check_pdf(fh)
-        elif media_type == "application/xml":
-            _check_xml(fh)
+    if data is not None:
+        media_type = _inspect_open(io.BytesIO(data), len(data), name, batch_kind, settings, declared_size)
+    else:
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            media_type = _inspect_open(fh, size, name, batch_kind, settings, declared_size)
     if media_type in VIDEO_TYPES:
         # FFmpeg reads the path itself: its own I/O is faster than calling back into Python.
         _check_video(path, media_type)
+    return media_type
+
+
+def _inspect_open(
+    fh: BinaryIO, size: int, name: str, batch_kind: BatchKind, settings: DocketSettings, declared_size: int | None
+) -> str:
+    """Every check of `inspect_file` but the video decode, on an open file of `size` bytes."""
+    if size == 0:
+        raise FileRejected(FileErrorType.INVALID_FILE_CONTENT, "file is empty")
+    head = fh.read(SNIFF_BYTES)
+    media_type = sniff_media_type(head, name)
+    accepted = ACCEPTED[batch_kind]
+    if media_type not in accepted:
+        reason = _unsupported_reason(media_type, head, name, batch_kind)
+        raise FileRejected(FileErrorType.UNSUPPORTED_FILE_TYPE, reason)
+    limit = max_bytes_for(media_type, settings)
+    effective = max(size, declared_size or 0)
+    if effective > limit:
+        got, cap = _sizes(effective, limit)
+        raise FileRejected(
+            FileErrorType.FILE_SIZE_LIMIT_EXCEEDED, f"file is {got}, the limit for {media_type} is {cap}"
+        )
+    fh.seek(0)
+    if media_type in IMAGE_TYPES:
+        _check_image(fh, media_type)
+    elif media_type == "application/pdf":
+        _check_pdf(fh)
+    elif media_type == "application/xml":
+        _check_xml(fh)
     return media_type
 
 

@@ -22,15 +22,16 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
+import io
 import ipaddress
 import os
 import socket
 import ssl
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, ClassVar
+from typing import BinaryIO, ClassVar, TypeVar
 
 import httpx
 
@@ -48,6 +49,7 @@ __all__ = [
     "URLPolicy",
     "UnsafeURL",
     "check_url",
+    "fetch_each",
     "fetch_many",
     "fetch_to_file",
     "resolve_checked",
@@ -56,6 +58,7 @@ __all__ = [
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _CHUNK_BYTES = 64 * 1024
 _IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+_T = TypeVar("_T")
 
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 _IETF_PROTOCOL = ipaddress.ip_network("192.0.0.0/24")
@@ -119,21 +122,31 @@ class URLPolicy:
 
 @dataclass(frozen=True)
 class FetchJob:
-    """One URL to download to `dest`, refused beyond `max_bytes`; `key` identifies its outcome."""
+    """One URL to download to `dest`, refused beyond `max_bytes`; `key` identifies its outcome.
+
+    A body whose announced length (Content-Length) is at most `spool_bytes` is kept in memory, in
+    the outcome's `data`, and `dest` is not written: small files then cost no file system work.
+    """
 
     key: str
     url: str
     dest: Path
     max_bytes: int
+    spool_bytes: int = 0
 
 
 @dataclass(frozen=True)
 class FetchOutcome:
-    """What became of a `FetchJob`: its size in bytes, or the error that stopped it."""
+    """What became of a `FetchJob`: its size in bytes, or the error that stopped it.
+
+    `data` holds the body when it was spooled in memory (see `FetchJob.spool_bytes`); otherwise the
+    body is in the job's `dest`.
+    """
 
     key: str
     size: int | None
     error: FetchError | None = None
+    data: bytes | None = None
 
 
 def check_url(url: str, policy: URLPolicy) -> httpx.URL:
@@ -217,24 +230,68 @@ async def fetch_to_file(
     Raises:
         FetchError: `UnsafeURL`, `FileTooLarge`, `DownloadTimedOut` or `DownloadFailed`.
     """
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    tmp = Path(tmp_name)
+    size, _ = await _fetch(client, url, _Sink(dest, 0), policy, max_bytes, deadline, max_redirects)
+    return size
+
+
+class _Sink:
+    """Where a body goes: memory when announced at most `spool_bytes` long, else `dest` (atomically)."""
+
+    def __init__(self, dest: Path, spool_bytes: int) -> None:
+        self.dest = dest
+        self.spool_bytes = spool_bytes
+        self.memory: io.BytesIO | None = None
+        self.tmp: Path | None = None
+        self.file: BinaryIO | None = None
+
+    def open(self, announced: int | None) -> BinaryIO:
+        if self.spool_bytes > 0 and announced is not None and announced <= self.spool_bytes:
+            self.memory = io.BytesIO()
+            return self.memory
+        self.dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=self.dest.parent, prefix=f".{self.dest.name}.", suffix=".part")
+        self.tmp = Path(tmp_name)
+        self.file = os.fdopen(fd, "wb")
+        return self.file
+
+    def commit(self) -> bytes | None:
+        """Finish: the spooled bytes, or None once `dest` holds the body."""
+        if self.memory is not None:
+            return self.memory.getvalue()
+        assert self.file is not None and self.tmp is not None, "commit() before open()"
+        self.file.close()
+        os.replace(self.tmp, self.dest)
+        return None
+
+    def discard(self) -> None:
+        if self.file is not None:
+            self.file.close()
+        if self.tmp is not None:
+            self.tmp.unlink(missing_ok=True)
+
+
+async def _fetch(
+    client: httpx.AsyncClient,
+    url: str,
+    sink: _Sink,
+    policy: URLPolicy,
+    max_bytes: int,
+    deadline: float,
+    max_redirects: int,
+) -> tuple[int, bytes | None]:
     try:
-        with os.fdopen(fd, "wb") as out:
-            try:
-                async with asyncio.timeout(deadline):
-                    size = await _download(client, url, out, policy, max_bytes, max_redirects)
-            except DownloadTimedOut:
-                raise
-            except TimeoutError as exc:
-                raise DownloadTimedOut(
-                    f"expected {redact_url(url)!r} to download within {deadline:g} s, it did not"
-                ) from exc
-        os.replace(tmp, dest)
-        return size
+        try:
+            async with asyncio.timeout(deadline):
+                size = await _download(client, url, sink, policy, max_bytes, max_redirects)
+        except DownloadTimedOut:
+            raise
+        except TimeoutError as exc:
+            raise DownloadTimedOut(
+                f"expected {redact_url(url)!r} to download within {deadline:g} s, it did not"
+            ) from exc
+        return size, sink.commit()
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        sink.discard()
         raise
 
 
@@ -254,11 +311,49 @@ def fetch_many(
     loop, so call it from synchronous code (in a thread already running a loop, it uses another
     thread). `timeout` is each download's deadline; `transport` replaces the network in tests.
     """
+    return fetch_each(
+        jobs,
+        _outcome,
+        executor=None,
+        policy=policy,
+        concurrency=concurrency,
+        timeout=timeout,
+        connect_timeout=connect_timeout,
+        max_redirects=max_redirects,
+        transport=transport,
+    )
+
+
+def _outcome(_job: FetchJob, outcome: FetchOutcome) -> FetchOutcome:
+    return outcome
+
+
+def fetch_each(
+    jobs: Sequence[FetchJob],
+    handle: Callable[[FetchJob, FetchOutcome], _T],
+    *,
+    executor: concurrent.futures.Executor | None,
+    policy: URLPolicy,
+    concurrency: int,
+    timeout: float,
+    connect_timeout: float,
+    max_redirects: int,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> list[_T]:
+    """Download like `fetch_many`, passing each outcome to `handle` as soon as it is in; results in job order.
+
+    `handle` runs on `executor` (inline when None) while other downloads go on, and a download slot
+    is held until its `handle` returns: at most `concurrency` bodies (files or spooled bytes) wait
+    at once, so `handle` should remove what it is given. An exception from `handle` stops the
+    downloads and is raised.
+    """
     if concurrency < 1:
         raise ValueError(f"concurrency must be at least 1, got {concurrency}")
 
-    def run() -> list[FetchOutcome]:
-        return asyncio.run(_fetch_all(jobs, policy, concurrency, timeout, connect_timeout, max_redirects, transport))
+    def run() -> list[_T]:
+        return asyncio.run(
+            _fetch_all(jobs, handle, executor, policy, concurrency, timeout, connect_timeout, max_redirects, transport)
+        )
 
     if not _loop_running():
         return run()
@@ -301,15 +396,18 @@ def _client(timeout: float, connect_timeout: float, transport: httpx.AsyncBaseTr
 
 async def _fetch_all(
     jobs: Sequence[FetchJob],
+    handle: Callable[[FetchJob, FetchOutcome], _T],
+    executor: concurrent.futures.Executor | None,
     policy: URLPolicy,
     concurrency: int,
     timeout: float,
     connect_timeout: float,
     max_redirects: int,
     transport: httpx.AsyncBaseTransport | None,
-) -> list[FetchOutcome]:
-    outcomes: list[FetchOutcome | None] = [None] * len(jobs)
+) -> list[_T]:
+    results: list[_T | None] = [None] * len(jobs)
     pending = iter(enumerate(jobs))
+    loop = asyncio.get_running_loop()
 
     async def worker() -> None:
         # One client, so one kept-alive connection, per worker: httpcore's pool does work quadratic
@@ -318,19 +416,17 @@ async def _fetch_all(
         async with _client(timeout, connect_timeout, transport) as client:
             for index, job in pending:  # shared: each job goes to the first free worker
                 try:
-                    size = await fetch_to_file(
-                        client,
-                        job.url,
-                        job.dest,
-                        policy=policy,
-                        max_bytes=job.max_bytes,
-                        deadline=timeout,
-                        max_redirects=max_redirects,
+                    size, data = await _fetch(
+                        client, job.url, _Sink(job.dest, job.spool_bytes), policy, job.max_bytes, timeout, max_redirects
                     )
                 except FetchError as exc:
-                    outcomes[index] = FetchOutcome(job.key, None, exc)
+                    outcome = FetchOutcome(job.key, None, exc)
                 else:
-                    outcomes[index] = FetchOutcome(job.key, size, None)
+                    outcome = FetchOutcome(job.key, size, None, data)
+                if executor is None:
+                    results[index] = handle(job, outcome)
+                else:
+                    results[index] = await loop.run_in_executor(executor, handle, job, outcome)
 
     tasks = [asyncio.create_task(worker()) for _ in range(min(concurrency, len(jobs)))]
     try:
@@ -340,11 +436,11 @@ async def _fetch_all(
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         raise
-    return outcomes  # type: ignore[return-value] - every job was given an outcome
+    return results  # type: ignore[return-value] - every job was given a result
 
 
 async def _download(
-    client: httpx.AsyncClient, url: str, out: BinaryIO, policy: URLPolicy, max_bytes: int, max_redirects: int
+    client: httpx.AsyncClient, url: str, sink: _Sink, policy: URLPolicy, max_bytes: int, max_redirects: int
 ) -> int:
     current, previous = url, None
     for _ in range(max_redirects + 1):
@@ -378,7 +474,7 @@ async def _download(
                 raise DownloadFailed(
                     f"expected HTTP 200 from {shown!r}, got {response.status_code} {response.reason_phrase}".rstrip()
                 )
-            return await _stream_body(response, out, max_bytes, shown, current)
+            return await _stream_body(response, sink, max_bytes, shown, current)
         finally:
             await response.aclose()
     raise DownloadFailed(
@@ -386,10 +482,12 @@ async def _download(
     )
 
 
-async def _stream_body(response: httpx.Response, out: BinaryIO, max_bytes: int, shown: str, url: str) -> int:
+async def _stream_body(response: httpx.Response, sink: _Sink, max_bytes: int, shown: str, url: str) -> int:
     announced = response.headers.get("content-length")
-    if announced is not None and announced.isdigit() and int(announced) > max_bytes:
+    length = int(announced) if announced is not None and announced.isdigit() else None
+    if length is not None and length > max_bytes:
         raise FileTooLarge(f"expected at most {max_bytes} bytes from {shown!r}, got Content-Length {announced}")
+    out = sink.open(length)
     written = 0
     try:
         async for chunk in response.aiter_bytes(_CHUNK_BYTES):

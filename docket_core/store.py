@@ -8,13 +8,14 @@ become paths in the store and the same bytes are stored once.
 
 from __future__ import annotations
 
+import itertools
 import os
 import posixpath
 import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any
 
@@ -22,6 +23,12 @@ import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
 __all__ = ["Store", "blob_key", "open_store"]
+
+# Temporary names must not collide between threads, processes, and machines sharing a store folder:
+# a random prefix per import, the process id (forks keep the prefix) and a counter. Cheaper than a
+# uuid4 per file, which reads the system's random source every time.
+_TMP_PREFIX = uuid.uuid4().hex[:12]
+_tmp_numbers = itertools.count()
 
 
 def blob_key(sha256: str) -> str:
@@ -47,6 +54,9 @@ class Store:
         self.fs, root = fsspec.core.url_to_fs(url, **storage_options)
         self.root = root.rstrip("/")
         self.is_local = isinstance(self.fs, LocalFileSystem)
+        # Folders this process has made or seen under the root: staging writes thousands of blobs
+        # into 256 folders, and asking the filesystem for each one again costs a system call per file.
+        self._folders: set[str] = set()
         if self.is_local:
             Path(self.root).mkdir(parents=True, exist_ok=True)
 
@@ -63,6 +73,8 @@ class Store:
         return f"{protocol}://{path.lstrip('/')}" if protocol != "memory" else f"memory://{path}"
 
     def exists(self, key: str) -> bool:
+        if self.is_local:  # what fsspec's local exists() does, without its stat-to-dict overhead
+            return os.path.exists(self.path(key))
         return self.fs.exists(self.path(key))
 
     def size(self, key: str) -> int:
@@ -120,19 +132,31 @@ class Store:
 
     @contextmanager
     def _local_atomic(self, key: str) -> Iterator[IO[bytes]]:
-        final = Path(self.path(key))
-        final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = final.with_name(f".{final.name}.{uuid.uuid4().hex}.part")
+        final = self.path(key)
+        folder, filename = posixpath.split(final)
+        if folder not in self._folders:
+            os.makedirs(folder, exist_ok=True)
+            self._folders.add(folder)
+        tmp = f"{folder}/.{filename}.{_TMP_PREFIX}{os.getpid()}-{next(_tmp_numbers)}.part"
         try:
-            with open(tmp, "wb") as fh:
+            with _create(tmp, folder) as fh:
                 yield fh
                 if self.fsync:
                     fh.flush()
                     os.fsync(fh.fileno())
             os.replace(tmp, final)
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            with suppress(FileNotFoundError):
+                os.unlink(tmp)
             raise
+
+
+def _create(path: str, folder: str) -> IO[bytes]:
+    try:
+        return open(path, "wb")
+    except FileNotFoundError:  # the folder was removed since this process made it: make it again
+        os.makedirs(folder, exist_ok=True)
+        return open(path, "wb")
 
 
 def open_store(url: str, **storage_options: Any) -> Store:

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import time
+
 from prefect import flow, get_run_logger, unmapped
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, update_progress_artifact
 from prefect.events import emit_event
 from prefect.futures import as_completed
 from prefect.runtime import flow_run
+from prefect.utilities.annotations import opaque
 
 from docket_core import progress
+from docket_core.errors import DocketError
+from docket_core.notifications.subscriptions import failure_type
 from docket_core.settings import get_settings
 from docket_core.staging.models import IngestRequest, IngestSummary
 from tasks.ingest import ingest_shard, plan_shards, record_shard, summarise_ingest
+from tasks.notifications import report_ingest_failure
 from tasks.resources import build_task_runner, resolve_resources
 
 __all__ = ["ingest_batch"]
+
+_PROGRESS_EVERY = 1.0  # seconds between progress artifact updates
 
 
 def _artifact_key(prefix: str, ingest_id: str) -> str:
@@ -54,7 +62,13 @@ def ingest_batch(request: IngestRequest, store_block: str | None = None, catalog
     settings = get_settings()
     resources = resolve_resources(store_block, catalog_block)
 
-    plan = plan_shards(request, resources, settings)
+    try:
+        plan = plan_shards(request, resources, settings)
+    except DocketError as exc:
+        if request.notifications_url:
+            report_ingest_failure(request, failure_type(exc), str(exc), resources)
+            emit_event(event="docket.notifications.queued", resource={"prefect.resource.id": f"docket.ingest.{request.ingest_id}"})
+        raise
     logger.info(
         "Ingest %s into batch %s: %d files in %d shards, %d to do",
         plan.ingest_id, plan.batch_id, plan.total_files, plan.total_shards, len(plan.pending_shards),
@@ -72,12 +86,19 @@ def ingest_batch(request: IngestRequest, store_block: str | None = None, catalog
             plan.pending_shards, resources=unmapped(resources), settings=unmapped(settings),
             allow_private_network=request.allow_private_network,
         )  # fmt: skip
-        recorded = record_shard.map(plan.pending_shards, staged, resources=unmapped(resources))
+        # `opaque`: hand each shard's outcomes over as they are; Prefect would otherwise walk every
+        # outcome looking for futures, which costs about as much as staging the file.
+        recorded = record_shard.map(plan.pending_shards, [opaque(f) for f in staged], resources=unmapped(resources))
         done = plan.total_shards - len(plan.pending_shards)
+        updated = time.monotonic()
         for future in as_completed(recorded):
             future.result()
             done += 1
-            update_progress_artifact(progress_id, progress=100 * done / plan.total_shards)
+            # Each update is an API call, and shards tend to finish together: at most one a second,
+            # and always the last.
+            if done == plan.total_shards or time.monotonic() - updated >= _PROGRESS_EVERY:
+                update_progress_artifact(progress_id, progress=100 * done / plan.total_shards)
+                updated = time.monotonic()
 
     summary = summarise_ingest(plan.ingest_id, resources, str(flow_run.id) if flow_run.id else None)
     if plan.already_completed:
@@ -90,10 +111,14 @@ def ingest_batch(request: IngestRequest, store_block: str | None = None, catalog
     if summary.status == "completed" and not plan.already_completed:
         emit_event(
             event="docket.batch.ingested",
-            resource={"prefect.resource.id": f"docket.batch.{summary.batch_id}"},
+            # The label lets a deployment trigger start the job only when the ingest named a workflow.
+            resource={"prefect.resource.id": f"docket.batch.{summary.batch_id}",
+                      "docket.workflow-requested": "true" if request.workflow_id else "false"},  # fmt: skip
             related=[{"prefect.resource.id": f"docket.ingest.{summary.ingest_id}", "prefect.resource.role": "ingest"}],
             payload={**summary.model_dump(mode="json"), "workflow_id": request.workflow_id},
         )
+        if request.notifications_url:  # starts `deliver_notifications` where deployments are served
+            emit_event(event="docket.notifications.queued", resource={"prefect.resource.id": f"docket.ingest.{summary.ingest_id}"})
     logger.info(
         "Ingest %s %s: %d ingested, %d failed, %d duplicates",
         summary.ingest_id, summary.status, summary.ingested, summary.failed, summary.duplicates,

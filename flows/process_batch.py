@@ -11,10 +11,13 @@ from prefect.futures import as_completed
 from prefect.runtime import flow_run
 
 from docket_core import progress
+from docket_core.jobs.leases import outstanding
 from docket_core.jobs.models import JobRequest
 from docket_core.jobs.queries import job_details
 from docket_core.settings import get_settings
-from tasks.jobs import check_failure_budget, finish_job, process_chunk, start_job
+from flows.process_chunks import drain_job, start_helpers
+from tasks.jobs import check_failure_budget, claim_finish, finish_job, process_chunk, start_job
+from tasks.notifications import job_for_ingest
 from tasks.resources import build_task_runner, resolve_resources
 
 __all__ = ["process_batch"]
@@ -49,7 +52,10 @@ def _summary(d: dict[str, Any]) -> str:
 
 
 @flow(name="process_batch", task_runner=build_task_runner(), log_prints=False)
-def process_batch(job: JobRequest, store_block: str | None = None, catalog_block: str | None = None) -> dict[str, Any]:
+def process_batch(
+    job: JobRequest, store_block: str | None = None, catalog_block: str | None = None, ingest_id: str | None = None,
+    fanout: int | None = None,
+) -> dict[str, Any]:
     """Run a workflow over every ingested file of a batch; results land as Parquet in an output batch.
 
     Per-file errors are recorded, not fatal; the job fails once more than `max_failure_rate` of the
@@ -59,10 +65,16 @@ def process_batch(job: JobRequest, store_block: str | None = None, catalog_block
         job: the batch, the workflow and the job's options.
         store_block: name of a `DocketStore` block; default from `DOCKET_*` settings.
         catalog_block: name of a `DocketCatalog` block; default from `DOCKET_*` settings.
+        ingest_id: the ingest that asked for this job (set by the `docket.batch.ingested` trigger): the
+            job id is derived from it and its notification URL is used.
+        fanout: start this many runs of the `process-chunks` deployment to share the chunks with
+            (other Prefect workers); default DOCKET_JOB_FANOUT; 0 processes every chunk in this run.
     """
     logger = get_run_logger()
     settings = get_settings()
     resources = resolve_resources(store_block, catalog_block)
+    if ingest_id:
+        job = job_for_ingest(job, ingest_id, resources)
 
     plan = start_job(job, resources, settings, str(flow_run.id) if flow_run.id else None)
     logger.info("Job %s: %d files in %d chunks, %d chunks to do", plan.job_id, plan.total_files, plan.total_chunks, len(plan.pending_chunks))
@@ -74,27 +86,43 @@ def process_batch(job: JobRequest, store_block: str | None = None, catalog_block
             key=_key("job-progress", plan.job_id),
             description=f"Chunks of job {plan.job_id} processed",
         )
-        futures = process_chunk.map(
-            plan.pending_chunks, workflow_id=job.workflow_id, resources=unmapped(resources), settings=unmapped(settings)
-        )
-        done = plan.total_chunks - len(plan.pending_chunks)
-        for future in as_completed(futures):
-            future.result()
-            done += 1
-            update_progress_artifact(artifact, progress=100 * done / plan.total_chunks)
-            if job.max_failure_rate is not None and check_failure_budget(plan.job_id, resources):
-                logger.warning("Job %s exceeded its failure budget; chunks not started are skipped", plan.job_id)
+        helpers = settings.job_fanout if fanout is None else fanout
+        if helpers:  # chunks leased one at a time by this run and by `helpers` runs on other workers
+            start_helpers(plan.job_id, job.workflow_id, helpers, settings, store_block, catalog_block)
 
-    if not plan.finished:
+            def report(_: object) -> None:
+                left = outstanding(resources.catalog(), plan.job_id).chunks
+                update_progress_artifact(artifact, progress=100 * (plan.total_chunks - left) / plan.total_chunks)
+
+            drain_job(plan.job_id, job.workflow_id, resources, settings, on_chunk=report)
+        else:
+            futures = process_chunk.map(
+                plan.pending_chunks, workflow_id=job.workflow_id, resources=unmapped(resources), settings=unmapped(settings)
+            )
+            done = plan.total_chunks - len(plan.pending_chunks)
+            for future in as_completed(futures):
+                future.result()
+                done += 1
+                update_progress_artifact(artifact, progress=100 * done / plan.total_chunks)
+                if job.max_failure_rate is not None and check_failure_budget(plan.job_id, resources):
+                    logger.warning("Job %s exceeded its failure budget; chunks not started are skipped", plan.job_id)
+
+    # Of two runs of one job reaching this point, one exports it (the other leaves it to that one).
+    finishing = not plan.finished and claim_finish(plan.job_id, resources)
+    if finishing:
         finish_job(plan.job_id, job.workflow_id, resources, settings)
+    elif not plan.finished:
+        logger.info("Job %s is being exported by another run of it", plan.job_id)
     details = job_details(resources.catalog(), plan.job_id, store_uri=resources.store().uri)
     create_markdown_artifact(key=_key("job-summary", plan.job_id), markdown=_summary(details), description=f"Job {plan.job_id}")
-    if not plan.finished:
+    if finishing:
         emit_event(
             event="docket.job.completed",
             resource={"prefect.resource.id": f"docket.job.{plan.job_id}"},
             related=[{"prefect.resource.id": f"docket.batch.{details['batch_id']}", "prefect.resource.role": "batch"}],
             payload=details,
         )
+        if job.notifications_url:  # starts `deliver_notifications` where deployments are served
+            emit_event(event="docket.notifications.queued", resource={"prefect.resource.id": f"docket.job.{plan.job_id}"})
     logger.info("Job %s %s: %d succeeded, %d failed", plan.job_id, details["state"], details["files_succeeded"], details["files_failed"])
     return details

@@ -1,4 +1,4 @@
-"""Job stages as Prefect tasks: start, process a chunk, finish (export)."""
+"""Job stages as Prefect tasks: start, process a chunk (or the next free one), finish (export)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,16 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from docket_core.jobs.finish import failure_budget_exceeded, finish_job as _finish_job, request_abort
+from docket_core.jobs.leases import claim_finish as _claim_finish
 from docket_core.jobs.models import ChunkSummary, JobPlan, JobRequest
 from docket_core.jobs.plan import register_job, start_job as _start_job
-from docket_core.jobs.process import process_chunk as _process_chunk
+from docket_core.jobs.process import process_chunk as _process_chunk, process_next_chunk as _process_next_chunk
 from docket_core.resources import Resources
 from docket_core.settings import DocketSettings
 from docket_core.workflows.registry import Workflow, get_workflow, load_workflows
 from tasks.retry import retry_unless_bad_input
 
-__all__ = ["check_failure_budget", "finish_job", "load_workflow", "process_chunk", "start_job"]
+__all__ = ["check_failure_budget", "claim_finish", "finish_job", "load_workflow", "process_chunk", "process_next_chunk", "start_job"]
 
 
 def load_workflow(workflow_id: str, settings: DocketSettings) -> Workflow:
@@ -37,6 +38,19 @@ def start_job(request: JobRequest, resources: Resources, settings: DocketSetting
 def process_chunk(chunk_id: str, workflow_id: str, resources: Resources, settings: DocketSettings) -> ChunkSummary:
     """Every file of one chunk through the workflow, into one Parquet part."""
     return _process_chunk(chunk_id, load_workflow(workflow_id, settings), resources, settings)
+
+
+@task(name="process-next-chunk", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5,
+      retry_condition_fn=retry_unless_bad_input, task_run_name="process-next-chunk-{job_id}")  # fmt: skip
+def process_next_chunk(job_id: str, workflow_id: str, resources: Resources, settings: DocketSettings) -> ChunkSummary | None:
+    """Lease the job's next free chunk and process it, into one Parquet part; None when none is free."""
+    return _process_next_chunk(job_id, load_workflow(workflow_id, settings), resources, settings)
+
+
+@task(name="claim-finish", cache_policy=NO_CACHE)
+def claim_finish(job_id: str, resources: Resources) -> bool:
+    """Whether this run exports the job: of two runs of one job reaching the end, one does."""
+    return _claim_finish(resources.catalog(), job_id)
 
 
 @task(name="check-failure-budget", cache_policy=NO_CACHE)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+
+from docket_core.errors import InputError
 
 from docket_core.resources import Resources
 from docket_core.settings import DocketSettings, get_settings
@@ -25,7 +27,25 @@ def resolve_resources(store_block: str | None = None, catalog_block: str | None 
     return resources
 
 
-def build_task_runner(settings: DocketSettings | None = None) -> ThreadPoolTaskRunner:
-    """The task runner that `DOCKET_TASK_RUNNER` names, sized by `DOCKET_MAX_WORKERS`."""
+def build_task_runner(settings: DocketSettings | None = None) -> TaskRunner:
+    """The task runner that `DOCKET_TASK_RUNNER` names.
+
+    `threads`: a pool of `DOCKET_MAX_WORKERS` threads in the flow run's process. `dask`: the Dask
+    scheduler at `DOCKET_DASK_ADDRESS`, or else a local cluster the flow run starts and stops, of
+    `DOCKET_DASK_WORKERS` processes with one thread each (CPU-bound steps hold the GIL, so processes,
+    not threads, use the cores). Tasks get only picklable arguments (ids, `Resources`, settings).
+    """
     settings = settings or get_settings()
-    return ThreadPoolTaskRunner(max_workers=settings.max_workers)
+    if settings.task_runner == "threads":
+        return ThreadPoolTaskRunner(max_workers=settings.max_workers)
+    try:
+        from prefect_dask import DaskTaskRunner
+    except ImportError as exc:
+        raise InputError("DOCKET_TASK_RUNNER=dask needs prefect-dask and distributed: pip install 'docket[scale]'") from exc
+    if settings.dask_address:
+        return DaskTaskRunner(address=settings.dask_address)
+    return DaskTaskRunner(
+        cluster_class="distributed.LocalCluster",
+        cluster_kwargs={"n_workers": settings.dask_workers, "processes": True, "threads_per_worker": 1,
+                        "dashboard_address": None, "host": "127.0.0.1"},  # fmt: skip
+    )

@@ -23,6 +23,14 @@ app.add_typer(staging.app, name="staging")
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(workflows.app, name="workflows")
 app.command("demo")(demo.demo)
+from docket_core.cli import notifications, serve  # noqa: E402 - push: the outbox, `docket serve`, `docket receiver`
+app.add_typer(notifications.app, name="notifications")
+app.command("serve")(serve.serve)
+app.command("receiver")(serve.receiver)
+from docket_core.cli import documents, extensions, queues  # noqa: E402 - queues, documents, extensions (issue 5)
+app.add_typer(queues.app, name="queues")
+app.add_typer(documents.app, name="documents")
+app.add_typer(extensions.app, name="extensions")
 
 
 def main() -> None:

@@ -41,7 +41,18 @@ def run_job(request: JobRequest, *, as_json: bool) -> dict[str, Any]:
         stderr.print(f"Job [bold]{request.job_id}[/]: workflow {request.workflow_id} over batch {request.batch_id} (starting Prefect)...")
     with progress_bar(request.job_id or "", "processing", enabled=not as_json):
         process_batch.with_options(task_runner=build_task_runner())(job=request)
+    _deliver_job_notifications(request.job_id or "", as_json=as_json)
     return _details(request.job_id or "")
+
+
+def _deliver_job_notifications(job_id: str, *, as_json: bool) -> None:
+    """Send the job's notification now if it queued one (the job row keeps its URL across restarts)."""
+    from docket_core.cli.notifications import deliver_after_flow
+    from docket_core.notifications.queries import list_notifications
+    from docket_core.notifications.subscriptions import job_resource
+
+    if list_notifications(Resources.from_settings().catalog(), resource=job_resource(job_id), status="pending", limit=1):
+        deliver_after_flow(as_json=as_json)
 
 
 def _register(request: JobRequest) -> JobRequest:
@@ -91,6 +102,10 @@ def _print(details: dict[str, Any], as_json: bool) -> None:
 
 
 def _process(workflow_id: str, batch_id: str, job_id: Optional[str], rate: Optional[float], notify: Optional[str], no_wait: bool, as_json: bool) -> None:
+    if notify:
+        from docket_core.notifications.outbox import check_endpoint_url
+
+        check_endpoint_url(notify)
     request = _register(
         JobRequest(batch_id=batch_id, workflow_id=workflow_id, job_id=job_id, max_failure_rate=rate, notifications_url=notify)
     )

@@ -10,6 +10,8 @@ from typing import Optional
 import typer
 
 from docket_core.cli.output import JsonOption, emit, emit_line, fail, guarded, progress_bar, stderr, stdout, table
+from docket_core.cli.notifications import deliver_after_flow
+from docket_core.notifications.outbox import check_endpoint_url
 from docket_core.resources import Resources
 from docket_core.staging.models import IngestRequest, IngestSummary
 
@@ -34,6 +36,8 @@ def run_ingest(request: IngestRequest, *, as_json: bool) -> IngestSummary:
     from docket_core.staging.plan import check_source, new_ingest_id
 
     check_source(request)  # a typo should not cost a Prefect start-up
+    if request.notifications_url:
+        check_endpoint_url(request.notifications_url)
     if request.ingest_id is None:
         request = request.model_copy(update={"ingest_id": new_ingest_id()})
     from flows.ingest_batch import ingest_batch
@@ -41,8 +45,12 @@ def run_ingest(request: IngestRequest, *, as_json: bool) -> IngestSummary:
 
     if not as_json:
         stderr.print(f"Ingest [bold]{request.ingest_id}[/] into batch [bold]{request.batch_id}[/] (starting Prefect)...")
-    with progress_bar(request.ingest_id, "staging", enabled=not as_json):
-        summary = ingest_batch.with_options(task_runner=build_task_runner())(request=request)
+    try:
+        with progress_bar(request.ingest_id, "staging", enabled=not as_json):
+            summary = ingest_batch.with_options(task_runner=build_task_runner())(request=request)
+    finally:
+        if request.notifications_url:  # what the ingest queued goes out now; retries later
+            deliver_after_flow(as_json=as_json)
     return summary
 
 

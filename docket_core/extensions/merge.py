@@ -322,10 +322,12 @@ def parse_hook_response(
     Raises:
         HookResponseError: for a 2xx body that is not a JSON object of that form, saying what is wrong.
     """
+    # A body decoded here is Docket's own; a mapping is the caller's, so it is copied, never shared.
+    fresh = not isinstance(body, Mapping)
     if status_code is None or 200 <= status_code < 300:
-        return _read_response(_decode(body, name), name, level)
+        return _read_response(_decode(body, name), name, level, fresh=fresh)
     try:
-        result = _read_response(_decode(body, name), name, level)
+        result = _read_response(_decode(body, name), name, level, fresh=fresh)
     except HookResponseError:
         shown = body if isinstance(body, str | Mapping) or body is None else bytes(body).decode("utf-8", "replace")
         return ExtensionResult(
@@ -357,30 +359,30 @@ def _decode(body: bytes | str | Mapping[str, Any] | None, name: str) -> Mapping[
     return data
 
 
-def _read_response(data: Mapping[str, Any], name: str, level: int) -> ExtensionResult:
-    messages = _object_list(data, "messages", name)
+def _read_response(data: Mapping[str, Any], name: str, level: int, *, fresh: bool = False) -> ExtensionResult:
+    messages = _object_list(data, "messages", name, fresh)
     for position, message in enumerate(messages):
         if message.get("type") not in MESSAGE_TYPES or not isinstance(message.get("content"), str):
             raise HookResponseError(
                 f"extension {name!r}: messages[{position}] must have type one of {list(MESSAGE_TYPES)} and a "
                 f"string content, got {message!r}"
             )
-    operations = _object_list(data, "operations", name)
+    operations = _object_list(data, "operations", name, fresh)
     for position, operation in enumerate(operations):
         if operation.get("op") not in OPERATION_KINDS or "id" not in operation:
             raise HookResponseError(
                 f"extension {name!r}: operations[{position}] must have op one of {list(OPERATION_KINDS)} and an id, "
                 f"got {operation!r}"
             )
-    blockers = _object_list(data, "automation_blockers", name)
+    blockers = _object_list(data, "automation_blockers", name, fresh)
     for position, blocker in enumerate(blockers):
         if not isinstance(blocker.get("content"), str):
             raise HookResponseError(
                 f"extension {name!r}: automation_blockers[{position}] must have a string content, got {blocker!r}"
             )
-    files = _object_list(data, "files", name) if data.get("files") is not None else None
+    files = _object_list(data, "files", name, fresh) if data.get("files") is not None else None
     extra = {
-        k: copy.deepcopy(v)
+        k: v if fresh else copy.deepcopy(v)
         for k, v in data.items()
         if k not in ("messages", "operations", "automation_blockers", "files")
     }
@@ -395,13 +397,13 @@ def _read_response(data: Mapping[str, Any], name: str, level: int) -> ExtensionR
     )
 
 
-def _object_list(data: Mapping[str, Any], key: str, name: str) -> list[dict[str, Any]]:
+def _object_list(data: Mapping[str, Any], key: str, name: str, fresh: bool = False) -> list[dict[str, Any]]:
     value = data.get(key)
     if value is None:
         return []
     if not isinstance(value, list) or not all(isinstance(item, Mapping) for item in value):
         raise HookResponseError(f"extension {name!r}: {key} must be a list of objects, got {_snippet(repr(value))}")
-    return [copy.deepcopy(dict(item)) for item in value]
+    return value if fresh else [copy.deepcopy(dict(item)) for item in value]
 
 
 def _snippet(text: str, limit: int = 80) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Iterator, Mapping
+from itertools import islice
 from typing import Any
 
 import pyarrow as pa
@@ -14,6 +15,7 @@ import sqlalchemy as sa
 from docket_core.catalog import Catalog, utcnow
 from docket_core.catalog.schema import files, job_chunks, jobs
 from docket_core.errors import NotFoundError
+from docket_core.notifications.subscriptions import notify_job_finished
 from docket_core.outputs import DATAPOINTS, FileResult, datapoint_rows
 from docket_core.resources import Resources
 from docket_core.workflows.registry import Workflow
@@ -21,6 +23,7 @@ from docket_core.workflows.registry import Workflow
 __all__ = ["failure_budget_exceeded", "finish_job", "request_abort"]
 
 PARQUET = "application/vnd.apache.parquet"
+_BATCH_ROWS = 16_384  # datapoint rows of a batch step built and written at a time
 
 
 def _totals(conn: sa.Connection, job_id: str) -> tuple[int, int, int, int, Counter[str]]:
@@ -61,7 +64,18 @@ def request_abort(catalog: Catalog, job_id: str, reason: str | None = None) -> s
         if job.state == "pending":
             values.update(state="failed" if reason else "aborted", finished_at=utcnow())
         conn.execute(sa.update(jobs).where(jobs.c.job_id == job_id).values(**values))
+        if job.state == "pending":
+            notify_job_finished(conn, job_id)
         return values.get("state", job.state)
+
+
+def _slices(rows: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    """`rows` in lists of at most `size`; always at least one list, so a step without rows still
+    writes its (empty) table."""
+    part = list(islice(rows, size))
+    yield part
+    while len(part) == size and (part := list(islice(rows, size))):
+        yield part
 
 
 def _documents(store: Any, keys: list[str], fields: Mapping[str, str]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -110,6 +124,7 @@ def finish_job(job_id: str, workflow: Workflow, resources: Resources) -> dict[st
             state, error = "failed", job.error or "some chunks did not finish; run docket jobs restart-job"
         with catalog.begin() as conn:
             conn.execute(sa.update(jobs).where(jobs.c.job_id == job_id).values(state=state, error=error, finished_at=utcnow()))
+            notify_job_finished(conn, job_id)
         return {"state": state, "error": error}
 
     with catalog.begin() as conn:
@@ -121,17 +136,19 @@ def finish_job(job_id: str, workflow: Workflow, resources: Resources) -> dict[st
             for batch_step in workflow.batch_steps:
                 extra = batch_step(_documents(store, [c.docs_key for c in chunks], workflow.fields))
                 source = f"batch:{getattr(batch_step, '__name__', 'step')}"
-                rows = [
+                rows = (
                     row
                     for name, datapoints in sorted(extra.items())
                     for row in datapoint_rows(job.batch_id, job_id, FileResult(name, None, None, "succeeded", datapoints,
                                                                                {k: source for k in datapoints}))  # fmt: skip
-                ]
-                writer.write_table(pa.Table.from_pylist(rows, schema=DATAPOINTS))
+                )
+                for part in _slices(rows, _BATCH_ROWS):  # a row group at a time: 100,000 files are 100,000 dicts
+                    writer.write_table(pa.Table.from_pylist(part, schema=DATAPOINTS))
         keys.append(batch_key)
     with catalog.begin() as conn:
         _register(conn, store, job.output_batch_id, job_id, keys)
         conn.execute(
             sa.update(jobs).where(jobs.c.job_id == job_id).values(state="succeeded", stage="done", finished_at=utcnow(), error=None)
         )
+        notify_job_finished(conn, job_id)
     return {"state": "succeeded", "error": None}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -29,18 +29,38 @@ from docket_core.store import Store, blob_key
 __all__ = ["ingest_shard", "stage_file"]
 
 _SMALL = 16 * 1024 * 1024  # files up to this size are read once into memory; larger ones stream
+_SPOOL_BYTES = 1024 * 1024  # downloads announced up to this size are staged from memory, never written to disk
+_ITEMS_PER_HANDOFF = 16
 
 
-def stage_file(path: Path, name: str, *, batch_kind: BatchKind, settings: DocketSettings, store: Store) -> FileOutcome:
-    """Validate one local file and store its bytes under their sha256 (once, atomically)."""
-    size = os.stat(path).st_size
+def stage_file(
+    path: Path,
+    name: str,
+    *,
+    batch_kind: BatchKind,
+    settings: DocketSettings,
+    store: Store,
+    data: bytes | None = None,
+) -> FileOutcome:
+    """Validate one local file and store its bytes under their sha256 (once, atomically).
+
+    `data`, when given, is the file's content already in memory (a small download), and `path` is
+    not read; never pass it for videos, which FFmpeg decodes from `path`.
+    """
+    if data is None:
+        # A small file is read once: validated, hashed and stored from the same bytes.
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            data = fh.read() if size <= _SMALL else None
+    if data is not None:
+        size = len(data)
     try:
-        media_type = inspect_file(path, batch_kind=batch_kind, settings=settings, declared_size=size, name=name)
+        media_type = inspect_file(
+            path, batch_kind=batch_kind, settings=settings, declared_size=size, name=name, data=data
+        )
     except FileRejected as rejected:
         return FileOutcome(name=name, status="failed", error_type=rejected.error_type, reason=rejected.reason, size=size)
-    data: bytes | None = None
-    if size <= _SMALL:
-        data = path.read_bytes()
+    if data is not None:
         sha = hashlib.sha256(data).hexdigest()
     else:
         digest = hashlib.sha256()
@@ -62,14 +82,23 @@ def _failed(name: str, error_type: str, reason: str, *, named: bool = True) -> F
 
 
 def _parallel(items: Iterable, work: Callable, settings: DocketSettings, ingest_id: str) -> list[FileOutcome]:
-    def one(item: object) -> FileOutcome:
-        try:
-            return work(item)
-        finally:
-            advance(ingest_id)
+    items = list(items)
+    # Hand items to the threads a few at a time: one future per small file costs thread wake-ups
+    # (and GIL hand-overs) comparable to staging the file itself.
+    size = max(1, min(_ITEMS_PER_HANDOFF, len(items) // (settings.file_workers * 4)))
+    chunks = [items[start : start + size] for start in range(0, len(items), size)]
+
+    def run(chunk: list) -> list[FileOutcome]:
+        outcomes = []
+        for item in chunk:
+            try:
+                outcomes.append(work(item))
+            finally:
+                advance(ingest_id)
+        return outcomes
 
     with ThreadPoolExecutor(max_workers=settings.file_workers, thread_name_prefix="docket-stage") as pool:
-        return list(pool.map(one, items))
+        return [outcome for chunk in pool.map(run, chunks) for outcome in chunk]
 
 
 def _folder(spec: dict, root: Path, kind: BatchKind, settings: DocketSettings, store: Store, ingest_id: str) -> list[FileOutcome]:
@@ -112,59 +141,59 @@ def _max_download(kind: BatchKind, settings: DocketSettings) -> int:
     return max(settings.max_document_bytes, settings.max_image_bytes)
 
 
-def _windows(items: Iterator, size: int) -> Iterator[list]:
-    window: list = []
-    for item in items:
-        window.append(item)
-        if len(window) == size:
-            yield window
-            window = []
-    if window:
-        yield window
-
-
 def _references(
     spec: dict, kind: BatchKind, settings: DocketSettings, store: Store, ingest_id: str, allow_private: bool
 ) -> list[FileOutcome]:
     policy = safefetch.URLPolicy.from_settings(settings, allow_private_network=allow_private)
     shard = references.ReferenceShard(start=spec["start"], end=spec["end"], first_line=spec["first_line"], count=0)
-    outcomes: list[FileOutcome] = []
-    # Download a window at a time, so a shard of big files never sits on disk all at once.
-    window_size = max(64, settings.download_concurrency * 2)
-    with store.open(spec["references"]) as fh, tempfile.TemporaryDirectory(prefix="docket-dl-") as tmp:
-        for window in _windows(references.read_reference_shard(fh, shard), window_size):
-            jobs, refs = [], []
-            for item in window:
-                if isinstance(item, references.BadLine):
-                    outcomes.append(
-                        _failed(f"line {item.line}", FileErrorType.MALFORMED_REFERENCE, item.reason, named=False)
+    with store.open(spec["references"]) as fh:
+        items = list(references.read_reference_shard(fh, shard))  # at most shard_size lines
+    # Small bodies stay in memory (videos always go to a file: FFmpeg reads a path).
+    spool = 0 if kind == "videos" else _SPOOL_BYTES
+    outcomes: list[FileOutcome | None] = []
+    jobs: list[safefetch.FetchJob] = []
+    slots: dict[str, tuple[int, references.Reference]] = {}
+    with tempfile.TemporaryDirectory(prefix="docket-dl-") as tmp:
+        for item in items:
+            if isinstance(item, references.BadLine):
+                bad = _failed(f"line {item.line}", FileErrorType.MALFORMED_REFERENCE, item.reason, named=False)
+                outcomes.append(bad)
+                advance(ingest_id)
+                continue
+            key = str(item.line)
+            slots[key] = (len(outcomes), item)
+            outcomes.append(None)
+            dest, cap = Path(tmp) / key, _max_download(kind, settings)
+            jobs.append(safefetch.FetchJob(key=key, url=item.url, dest=dest, max_bytes=cap, spool_bytes=spool))
+
+        def stage(job: safefetch.FetchJob, result: safefetch.FetchOutcome) -> None:
+            slot, ref = slots[job.key]
+            try:
+                if result.error is not None:
+                    outcomes[slot] = _failed(ref.name, result.error.error_type, str(result.error))
+                else:
+                    outcomes[slot] = stage_file(
+                        job.dest, ref.name, batch_kind=kind, settings=settings, store=store, data=result.data
                     )
-                    advance(ingest_id)
-                    continue
-                dest = Path(tmp) / f"{item.line}"
-                jobs.append(safefetch.FetchJob(key=str(item.line), url=item.url, dest=dest, max_bytes=_max_download(kind, settings)))
-                refs.append(item)
-            results = safefetch.fetch_many(
+            finally:
+                if result.error is None and result.data is None:  # the body went to a file
+                    job.dest.unlink(missing_ok=True)
+                advance(ingest_id)
+
+        # Each file is staged as soon as it is in, while the next ones download; a download slot is
+        # held until its file is staged, so at most `download_concurrency` files wait at once.
+        with ThreadPoolExecutor(max_workers=settings.file_workers, thread_name_prefix="docket-stage") as pool:
+            safefetch.fetch_each(
                 jobs,
+                stage,
+                executor=pool,
                 policy=policy,
                 concurrency=settings.download_concurrency,
                 timeout=settings.download_timeout,
                 connect_timeout=settings.connect_timeout,
                 max_redirects=settings.max_redirects,
             )
-
-            def work(pair: tuple[references.Reference, safefetch.FetchOutcome]) -> FileOutcome:
-                ref, result = pair
-                if result.error is not None:
-                    return _failed(ref.name, result.error.error_type, str(result.error))
-                dest = Path(tmp) / f"{ref.line}"
-                try:
-                    return stage_file(dest, ref.name, batch_kind=kind, settings=settings, store=store)
-                finally:
-                    dest.unlink(missing_ok=True)
-
-            outcomes.extend(_parallel(list(zip(refs, results)), work, settings, ingest_id))
-    return outcomes
+    return outcomes  # type: ignore[return-value] - every slot was filled
 
 
 def ingest_shard(

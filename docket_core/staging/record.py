@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from docket_core.catalog import Catalog, utcnow
 from docket_core.catalog.schema import files, ingests, shards
 from docket_core.errors import FileErrorType
+from docket_core.notifications.subscriptions import notify_ingest_completed, notify_shard_recorded
 from docket_core.staging.models import FileOutcome, IngestSummary, ShardSummary
 
 __all__ = ["finish_ingest", "record_shard"]
@@ -126,6 +127,8 @@ def _record(conn: sa.Connection, shard_id: str, outcomes: Sequence[FileOutcome])
             finished_at=now,
         )
     )
+    notify_shard_recorded(conn, ingest_id=ingest_id, batch_id=batch_id, shard_id=shard_id,
+                          names=[(o.name, o.status) for o in outcomes if o.named], failed_files=failed_files)  # fmt: skip
     return ShardSummary(shard_id=shard_id, status="done", ingested=ingested, failed=failed, duplicates=duplicates)
 
 
@@ -173,6 +176,8 @@ def finish_ingest(catalog: Catalog, ingest_id: str, *, flow_run_id: str | None =
             values: dict = {"status": status}
             if status == "completed":
                 values["finished_at"] = utcnow()
+                counts = {"files": items, "ingested": ingested, "failed": failed, "duplicates": duplicates, "shards": count}
+                notify_ingest_completed(conn, ingest, counts=counts)
             if flow_run_id:
                 values["flow_run_id"] = flow_run_id
             conn.execute(sa.update(ingests).where(ingests.c.ingest_id == ingest_id).values(**values))

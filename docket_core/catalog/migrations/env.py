@@ -4,6 +4,7 @@ from alembic import context
 
 from docket_core.catalog.schema import metadata
 from docket_core.catalog import schema_queues  # noqa: F401 - registers the queue tables on `metadata`
+from docket_core.catalog import schema_notifications  # noqa: F401 - registers the outbox tables on `metadata`
 
 connection = context.config.attributes.get("connection")
 if connection is None:

@@ -1,0 +1,256 @@
+"""`docket serve` (every deployment of prefect.yaml, with its triggers and schedules, plus the push
+receiver, in one process) and `docket receiver` (the receiver alone)."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import httpx
+import typer
+import yaml
+
+from docket_core.cli.output import fail, guarded, stderr, stdout
+from docket_core.errors import InputError
+from docket_core.staging.models import IngestRequest
+
+__all__ = ["emit_ingest_requested", "load_deployments", "prefect_yaml_path", "receiver", "serve"]
+
+_SERVER_START_TIMEOUT = 120.0
+
+
+def prefect_yaml_path() -> Path:
+    """The prefect.yaml next to the `flows` package (the repository root), or `DOCKET_PREFECT_YAML`."""
+    if os.environ.get("DOCKET_PREFECT_YAML"):
+        return Path(os.environ["DOCKET_PREFECT_YAML"])
+    import flows
+
+    return Path(flows.__file__).resolve().parents[1] / "prefect.yaml"
+
+
+def _schedule_args(specs: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    intervals, crons = [], []
+    for spec in specs:
+        if "interval" in spec:
+            intervals.append(float(spec["interval"]))
+        elif "cron" in spec:
+            crons.append(str(spec["cron"]))
+        else:
+            raise InputError(f"deployment {name!r}: expected schedules with interval or cron, got {sorted(spec)}")
+    return {"interval": intervals or None, "cron": crons or None}
+
+
+def load_deployments(path: Path | None = None) -> list[Any]:
+    """The deployments declared in prefect.yaml as Prefect `RunnerDeployment`s, ready for `serve()`.
+
+    Entrypoints become module paths (`flows/ingest_batch.py:ingest_batch` -> `flows.ingest_batch`),
+    so the runner finds them from any working directory; work pools are dropped (serve needs none).
+    """
+    from prefect.events import DeploymentTriggerTypes
+    from prefect.types.entrypoint import EntrypointType
+    from pydantic import TypeAdapter
+
+    path = path or prefect_yaml_path()
+    if not path.is_file():
+        raise InputError(f"expected Docket's prefect.yaml at {path}, found none; set DOCKET_PREFECT_YAML")
+    spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    adapter: TypeAdapter[Any] = TypeAdapter(DeploymentTriggerTypes)
+    deployments = []
+    for item in spec.get("deployments") or []:
+        name, entrypoint = item["name"], item["entrypoint"]
+        file_part, _, attr = entrypoint.partition(":")
+        module = importlib.import_module(file_part.removesuffix(".py").replace("/", "."))
+        flow = getattr(module, attr)
+        triggers = [
+            adapter.validate_python({"name": f"{name}__automation_{i}", **t})
+            for i, t in enumerate(item.get("triggers") or [], start=1)
+        ]
+        deployments.append(
+            flow.to_deployment(
+                name=name,
+                description=item.get("description"),
+                tags=item.get("tags"),
+                parameters=item.get("parameters"),
+                triggers=triggers,
+                entrypoint_type=EntrypointType.MODULE_PATH,
+                **_schedule_args(item.get("schedules") or [], name),
+            )
+        )
+    return deployments
+
+
+def emit_ingest_requested(request: IngestRequest) -> str | None:
+    """Announce an accepted push as the Prefect event `docket.ingest.requested` (its payload is the request)."""
+    from prefect.events import emit_event
+
+    event = emit_event(
+        event="docket.ingest.requested",
+        resource={"prefect.resource.id": f"docket.ingest.{request.ingest_id}"},
+        related=[{"prefect.resource.id": f"docket.batch.{request.batch_id}", "prefect.resource.role": "batch"}],
+        payload={"request": request.model_dump(mode="json")},
+    )
+    return str(event.id) if event is not None else None
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen | None, timeout: float, log: Path | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            tail = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
+            raise RuntimeError(f"the Prefect server exited with code {proc.returncode} while starting:\n{tail}")
+        try:
+            if httpx.get(url, timeout=2.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass  # not listening yet
+        time.sleep(0.3)
+    raise TimeoutError(f"expected {url} to answer within {timeout:g} s, it did not")
+
+
+def _start_prefect_server(home: Path, host: str, port: int) -> tuple[subprocess.Popen, str]:
+    """A `prefect server start` of Docket's own (SQLite under <home>/prefect), healthy on return."""
+    logs = home / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    log = logs / "prefect-server.log"
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env.update(PREFECT_HOME=str((home / "prefect").resolve()), PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
+    with open(log, "ab") as fh:
+        proc = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            [sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", str(port)],
+            stdout=fh, stderr=fh, stdin=subprocess.DEVNULL, env=env,
+        )  # fmt: skip
+    api = f"http://{host}:{port}/api"
+    try:
+        _wait_healthy(f"{api}/health", proc, _SERVER_START_TIMEOUT, log)
+    except BaseException:
+        proc.terminate()
+        proc.wait(timeout=30)
+        raise
+    return proc, api
+
+
+class _ReceiverThread:
+    """The receiver's uvicorn server in a thread of its own (the main thread runs Prefect's runner)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        import uvicorn
+
+        from docket_core.notifications.settings import get_notify_settings
+        from docket_core.receiver import create_app
+        from docket_core.resources import Resources
+        from docket_core.settings import get_settings
+
+        settings = get_settings()
+        app = create_app(resources=Resources.from_settings(settings), settings=get_notify_settings(),
+                         docket_settings=settings, emit=emit_ingest_requested)  # fmt: skip
+        self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
+        self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign] - the main thread owns signals
+        self.thread = threading.Thread(target=self.server.run, name="docket-receiver", daemon=True)
+
+    def start(self, timeout: float = 30.0) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the push receiver did not start (is the port free?)")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+_HOST = typer.Option("127.0.0.1", "--host", help="Address the receiver (and an embedded Prefect server) listen on.")
+_PORT = typer.Option(None, "--port", "-p", help="Receiver port (default DOCKET_RECEIVER_PORT, 8787).")
+
+
+@guarded
+def serve(
+    host: str = _HOST,
+    port: Optional[int] = _PORT,
+    prefect_port: int = typer.Option(4200, "--prefect-port", help="Port of the embedded Prefect server (when PREFECT_API_URL is unset)."),
+    limit: int = typer.Option(8, "--limit", min=1, help="Flow runs executed at once."),
+) -> None:
+    """Run Docket hands-off: every deployment with its triggers and schedules, plus the push receiver.
+
+    The deployments are those of prefect.yaml, served in this process (no work pool). Without PREFECT_API_URL a Prefect server of its own starts first (SQLite under DOCKET_HOME/prefect;
+    the ephemeral API runs triggers but not schedules) and its UI address is printed. Stop with Ctrl-C.
+
+    Example: DOCKET_RECEIVER_SECRET=whsec_... docket serve --port 8787
+    """
+    from docket_core.notifications.settings import get_notify_settings
+    from docket_core.settings import get_settings
+
+    settings, notify = get_settings(), get_notify_settings()
+    port = notify.receiver_port if port is None else port
+    server: subprocess.Popen | None = None
+    if not os.environ.get("PREFECT_API_URL"):
+        stderr.print(f"Starting a Prefect server on {host}:{prefect_port} (PREFECT_API_URL is unset)...")
+        server, api = _start_prefect_server(settings.home, host, prefect_port)
+        os.environ["PREFECT_API_URL"] = api  # before Prefect is imported: its settings read the environment
+    api = os.environ["PREFECT_API_URL"]
+    receiver_thread: _ReceiverThread | None = None
+    try:
+        from prefect.exceptions import TerminationSignal
+        from prefect.runner import Runner
+
+        deployments = load_deployments()
+        runner = Runner(name="docket-serve", limit=limit, pause_on_shutdown=True)
+        for deployment in deployments:
+            runner.add_deployment(deployment)  # registered with its triggers before any push is accepted
+        stdout.print(f"Prefect UI: {api.removesuffix('/api')}  (API {api})")
+        stdout.print("Deployments: " + ", ".join(f"{d.flow_name}/{d.name}" for d in deployments))
+        receiver_thread = _ReceiverThread(host, port)
+        receiver_thread.start()
+        stdout.print(f"Push receiver: http://{host}:{port}/v1/ingest  (OpenAPI: http://{host}:{port}/docs)")
+        try:
+            asyncio.run(runner.start())
+        except (KeyboardInterrupt, TerminationSignal):
+            stderr.print("Stopping...")
+    finally:
+        if receiver_thread is not None:
+            receiver_thread.stop()
+        if server is not None:
+            _stop(server)
+
+
+@guarded
+def receiver(host: str = _HOST, port: Optional[int] = _PORT) -> None:
+    """Run only the push receiver: POST /v1/ingest, GET /healthz, the OpenAPI document at /docs.
+
+    Each accepted push becomes the Prefect event `docket.ingest.requested` on PREFECT_API_URL, for
+    deployments served elsewhere (`prefect deploy --all` and a worker).
+
+    Example: PREFECT_API_URL=http://127.0.0.1:4200/api docket receiver --port 8787
+    """
+    import uvicorn
+
+    from docket_core.notifications.settings import get_notify_settings
+    from docket_core.receiver import create_app
+    from docket_core.resources import Resources
+    from docket_core.settings import get_settings
+
+    if not os.environ.get("PREFECT_API_URL"):
+        fail("docket receiver needs PREFECT_API_URL (a running Prefect server) to announce pushes; or run `docket serve`")
+    settings, notify = get_settings(), get_notify_settings()
+    app = create_app(resources=Resources.from_settings(settings), settings=notify, docket_settings=settings,
+                     emit=emit_ingest_requested)  # fmt: skip
+    port = notify.receiver_port if port is None else port
+    stdout.print(f"Push receiver: http://{host}:{port}/v1/ingest  (OpenAPI: http://{host}:{port}/docs)")
+    uvicorn.run(app, host=host, port=port, log_level="warning", lifespan="off")
