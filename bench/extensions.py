@@ -116,6 +116,14 @@ def _documents(resources: Any, queue: Any, count: int, values_of: Any, status: s
                 })  # fmt: skip
             conn.execute(sa.insert(document_data), data)
             ids += new
+    if resources.catalog().dialect == "sqlite":
+        # Setup wrote a few hundred MB through the WAL; fold it into the database as a long-running
+        # catalog would have, so the measured reads do not pay for the bulk load.
+        raw = resources.catalog().engine.raw_connection()
+        try:
+            raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            raw.close()
     return ids
 
 
@@ -249,20 +257,20 @@ def bench_export(count: int) -> dict[str, Any]:
             "sources": '{"invoice_number": "workflow:extract"}', "origin": '{"kind": "bench"}', **typed,
         })  # fmt: skip
     floor_path = Path(tempfile.mkdtemp()) / "floor.parquet"
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     pq.write_table(pa.Table.from_pylist(rows, schema=schema), floor_path, compression="zstd")
-    floor_s = time.perf_counter() - start
+    floor_s, floor_cpu = time.perf_counter() - start, time.process_time() - cpu
     del rows
 
     # The domain steps alone (no Prefect), then the same documents back to confirmed for the flow.
     catalog = resources.catalog()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     claim = claim_export(catalog, "exp", ExportFilters(), actor="bench")
     claim_s = time.perf_counter() - start
     written = write_export(resources.store(), queue, claim, catalog)
     write_s = time.perf_counter() - start - claim_s
     commit_export(catalog, claim, actor="bench", written=written)
-    domain_s = time.perf_counter() - start
+    domain_s, domain_cpu = time.perf_counter() - start, time.process_time() - cpu
     with catalog.begin() as conn:
         conn.execute(sa.update(documents).values(status="confirmed", export_id=None))
         conn.execute(sa.delete(exports))
@@ -278,6 +286,7 @@ def bench_export(count: int) -> dict[str, Any]:
         "documents": count, "pyarrow_write_s": round(floor_s, 3), "flow_s": round(flow_s, 3), "ratio": round(flow_s / floor_s, 3),
         "goal": EXPORT_GOAL, "claim_s": round(claim_s, 3), "write_s": round(write_s, 3),
         "commit_s": round(domain_s - claim_s - write_s, 3), "domain_s": round(domain_s, 3), "domain_ratio": round(domain_s / floor_s, 3),
+        "floor_cpu_s": round(floor_cpu, 3), "domain_cpu_s": round(domain_cpu, 3), "domain_cpu_ratio": round(domain_cpu / floor_cpu, 3),
         "part_bytes": os.path.getsize(part), "floor_bytes": os.path.getsize(floor_path),
     }  # fmt: skip
 
@@ -324,6 +333,8 @@ def _print_export(export: dict[str, Any]) -> None:
           f" {'OK' if export['ratio'] <= EXPORT_GOAL else 'MISSED'}")  # fmt: skip
     print(f"  of which claim {export['claim_s']:.2f} s, write {export['write_s']:.2f} s, commit {export['commit_s']:.2f} s "
           f"(the domain steps alone, no Prefect: {export['domain_ratio']:.2f}x)")  # fmt: skip
+    print(f"  CPU time of this process, domain steps against the pyarrow write: {export['domain_cpu_s']:.2f} s / "
+          f"{export['floor_cpu_s']:.2f} s = {export['domain_cpu_ratio']:.2f}x (less sensitive to a busy machine)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -275,6 +275,28 @@ def measure_memory(workdir: Path, batch_id: str, workflow_id: str) -> dict[str, 
 # --- the run ----------------------------------------------------------------------------------------
 
 
+def _cpu() -> float:
+    """CPU seconds used so far by this process and by its running children (the Prefect server)."""
+    own = os.times()
+    ticks = os.sysconf("SC_CLK_TCK")
+    children = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        if int(fields[1]) == os.getpid():
+            children += (int(fields[11]) + int(fields[12])) / ticks
+    return own.user + own.system + children
+
+
+def _timed(run: Any, *args: Any) -> tuple[float, float, Any]:
+    """(wall seconds, CPU seconds of this process and the Prefect server, the run's result)."""
+    cpu, started = _cpu(), time.perf_counter()
+    result = run(*args)
+    return time.perf_counter() - started, _cpu() - cpu, result
+
+
 def _runs(seconds: list[float]) -> str:
     return " ".join(f"{x:.2f}" for x in seconds) + " s"
 
@@ -290,15 +312,16 @@ def _row(workload: str, method: str, files: int, seconds: float, **extra: Any) -
 
 
 def _print_table(rows: list[dict[str, Any]]) -> None:
-    head = ["workload", "files", "seconds", "files/s", "vs floor", "vs naive", "goals met", "peak RSS"]
+    head = ["workload", "files", "seconds", "files/s", "CPU s", "vs floor", "vs naive", "goals met", "peak RSS"]
     lines = []
     for r in rows:
-        vs_floor = f"{r['slower_than_floor']:.2f}x slower" if "slower_than_floor" in r else ""
+        vs_floor = f"{r['slower_than_floor']:.2f}x time, {r['cpu_vs_floor']:.2f}x CPU" if "slower_than_floor" in r else ""
         vs_naive = f"{r['faster_than_naive']:.1f}x faster" if "faster_than_naive" in r else ""
         goals = {True: "yes", False: "NO"}.get(r.get("goals_met"), "")  # type: ignore[call-overload]
         rss = f"{r['peak_rss_mib']:.0f} MiB" if "peak_rss_mib" in r else ""
         name = f"{r['workload']}: {r['method']}"
-        lines.append([name, f"{r['files']:,}", f"{r['seconds']:.2f}", f"{r['files_per_s']:,.0f}", vs_floor, vs_naive, goals, rss])
+        cpu = f"{r['cpu_seconds']:.2f}" if "cpu_seconds" in r else ""
+        lines.append([name, f"{r['files']:,}", f"{r['seconds']:.2f}", f"{r['files_per_s']:,.0f}", cpu, vs_floor, vs_naive, goals, rss])
     widths = [max(len(x) for x in col) for col in zip(head, *lines)]
     for line in [head, ["-" * w for w in widths], *lines]:
         print("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(line, widths))))
@@ -365,29 +388,35 @@ def main() -> None:
             run_floor(workflow, workload, items[:50], workdir / "floor", settings.shard_size)  # imports, caches
             # Floor and Docket alternate, best of `--repeat` each: other load on the machine then hits
             # both alike, and the best run is the one least disturbed by it.
-            floor_runs, docket_runs = [], []
+            floor_runs, docket_runs, floor_cpu, docket_cpu = [], [], [], []
             for _ in range(args.repeat):
                 time.sleep(SETTLE_S)
-                floor_runs.append(run_floor(workflow, workload, items, workdir / "floor", settings.shard_size))
+                _, cpu, seconds = _timed(run_floor, workflow, workload, items, workdir / "floor", settings.shard_size)
+                floor_runs.append(seconds)
+                floor_cpu.append(cpu)
                 time.sleep(SETTLE_S)
-                seconds, details = run_docket(workload, workflow_id)
+                _, cpu, (seconds, details) = _timed(run_docket, workload, workflow_id)
                 assert details["files_total"] == len(items) and details["files_failed"] == 0, details
                 docket_runs.append(seconds)
+                docket_cpu.append(cpu)
             subset = items[: args.naive_files]
             time.sleep(SETTLE_S)
             naive_s = run_naive(naive, workflow, workload, subset, workdir / "naive", settings.shard_size)
 
             floor_s, docket_s = min(floor_runs), min(docket_runs)
-            floor = _row(workload, "floor (plain loop)", len(items), floor_s, runs=[round(x, 3) for x in floor_runs])
+            floor = _row(workload, "floor (plain loop)", len(items), floor_s, runs=[round(x, 3) for x in floor_runs],
+                         cpu_seconds=round(min(floor_cpu), 3))  # fmt: skip
             naive_row = _row(workload, f"naive (1 task/file; {len(subset):,} run)", len(items), naive_s * len(items) / len(subset),
                              measured_files=len(subset), measured_seconds=round(naive_s, 3))  # fmt: skip
             slower = docket_s / floor_s
             faster = (len(items) / docket_s) / (len(subset) / naive_s)
             docket = _row(workload, "Docket process_batch", len(items), docket_s, runs=[round(x, 3) for x in docket_runs],
+                          cpu_seconds=round(min(docket_cpu), 3), cpu_vs_floor=round(min(docket_cpu) / min(floor_cpu), 3),
                           slower_than_floor=round(slower, 3), faster_than_naive=round(faster, 1),
                           goals_met=slower <= FLOOR_GOAL and faster >= NAIVE_GOAL)  # fmt: skip
             rows += [floor, docket, naive_row]
-            print(f"{workload}: floor {_runs(floor_runs)}, Docket {_runs(docket_runs)}, naive {naive_s:.2f}s for {len(subset):,} files")
+            print(f"{workload}: floor {_runs(floor_runs)} (CPU {_runs(floor_cpu)}), Docket {_runs(docket_runs)} "
+                  f"(CPU with the Prefect server {_runs(docket_cpu)}), naive {naive_s:.2f} s for {len(subset):,} files")
 
         memory_jobs = ["images"] if "images" in workloads else []
         if args.memory_files:
@@ -412,7 +441,8 @@ def main() -> None:
     if len(memory) > 1:
         first, last = memory[0], memory[-1]
         print(f"\npeak RSS {last['peak_rss_mib'] / first['peak_rss_mib']:.2f}x from {first['files']:,} to {last['files']:,} files")
-    print("ratios: Docket seconds / floor seconds (goal <= 1.25); Docket files/s / naive files/s (goal >= 20);")
+    print("vs floor: Docket seconds / floor seconds (goal <= 1.25), and the same for CPU seconds (Docket's counting")
+    print("the Prefect server's); vs naive: Docket files/s / naive files/s (goal >= 20);")
     print("floor and Docket: best of --repeat alternating runs; naive: measured on the subset, files/s extrapolated;")
     print(f"warm-up flow runs excluded. Before: {load_before}; after: {_load()}. Total {time.perf_counter() - started:.0f}s.")
     OUT.parent.mkdir(parents=True, exist_ok=True)

@@ -1,8 +1,9 @@
 """Benchmark of scaling out: one 10,000-file image job three ways, side by side.
 
 1. threads: `process_batch` in this process with the thread runner (the single-process run);
-2. Dask: the same flow with `DOCKET_TASK_RUNNER=dask`, a local cluster of 2 worker processes that the
-   flow run starts and stops (its start-up is counted: it is paid by every job);
+2. Dask: the same flow with `DOCKET_TASK_RUNNER=dask` on a local cluster of 2 worker processes, once
+   started and stopped by the flow run itself (`DOCKET_DASK_WORKERS=2`: process start-up and imports are
+   paid by every job) and once already running and warm (`DOCKET_DASK_ADDRESS`);
 3. two Prefect workers: `process_batch` deployed on a process work pool with two `prefect worker`
    processes, fanned out to one `process-chunks` helper run (`fanout=1`), so the job's chunks are
    leased by two flow runs on two workers. Timed from the request to the run's completion (pick-up by
@@ -120,8 +121,17 @@ def main() -> None:
                 return JobRequest(batch_id="images", workflow_id="image-metadata", job_id=job_id)
 
             timed("threads (1 process)", "threads", lambda: process_batch(job=job("threads"), fanout=0))
-            dask = build_task_runner(get_settings(task_runner="dask", dask_workers=2))
-            timed("Dask LocalCluster, 2 processes", "dask", lambda: process_batch.with_options(task_runner=dask)(job=job("dask"), fanout=0))
+            cold = build_task_runner(get_settings(task_runner="dask", dask_workers=2))
+            timed("Dask, 2 processes started by the run", "dask-cold",
+                  lambda: process_batch.with_options(task_runner=cold)(job=job("dask-cold"), fanout=0))  # fmt: skip
+            from distributed import LocalCluster
+
+            with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None, host="127.0.0.1") as lc:
+                warm = build_task_runner(get_settings(task_runner="dask", dask_address=lc.scheduler_address))
+                process_batch.with_options(task_runner=warm)(job=JobRequest(batch_id="warm", workflow_id="image-metadata",
+                                                                            job_id="warm-dask"), fanout=0)  # fmt: skip
+                timed("Dask, 2 running processes (address)", "dask-warm",
+                      lambda: process_batch.with_options(task_runner=warm)(job=job("dask-warm"), fanout=0))  # fmt: skip
 
             cluster.start_worker("bench-a", limit=1)  # one flow run each: the job's and its helper's
             cluster.start_worker("bench-b", limit=1)

@@ -112,12 +112,13 @@ document_data = sa.Table(
     metadata,
     # Apart from `documents`, so status changes (an export moves 100,000 at once) rewrite small rows.
     sa.Column("document_id", sa.Integer, sa.ForeignKey("documents.document_id"), primary_key=True),
-    sa.Column("content", sa.JSON, nullable=False),
     sa.Column("field_values", sa.JSON, nullable=False),
     sa.Column("sources", sa.JSON, nullable=False),
     sa.Column("messages", sa.JSON, nullable=False),
     sa.Column("automation_blockers", sa.JSON, nullable=False),
     sa.Column("doc_metadata", sa.JSON, nullable=False),
+    # Last: SQLite reads a row's columns in order, so an export reading the values never touches it.
+    sa.Column("content", sa.JSON, nullable=False),
 )
 
 document_history = sa.Table(

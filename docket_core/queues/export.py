@@ -199,25 +199,47 @@ def fail_export(catalog: Catalog, reasons: dict[int, str], *, actor: str) -> Sta
     return total
 
 
-def _rows(conn: sa.Connection, export_id: str, batch_rows: int) -> Iterator[Sequence[sa.Row]]:
-    # The database writes each row's JSON line itself, messages and values as stored, so Python
-    # never decodes them (see `_json_columns`).
+_COLUMNS = ("document_id", "file_name", "media_type", "sha256", "ready_at", "origin", "sources", "line")
+
+
+def _rows(conn: sa.Connection, export_id: str, batch_rows: int) -> Iterator[list[tuple[Any, ...]]]:
+    """The export's documents in batches of plain tuples (`_COLUMNS`), straight from the driver.
+
+    The database writes each row's JSON line itself, messages and values as stored, so Python never
+    decodes them (see `_json_columns`); PostgreSQL streams through a server-side cursor.
+    """
     line = (
         sa.literal('{"messages":', sa.Text) + sa.cast(document_data.c.messages, sa.Text) + sa.literal(',"values":', sa.Text)
         + sa.cast(document_data.c.field_values, sa.Text) + sa.literal("}", sa.Text)
     )  # fmt: skip
     query = (
         sa.select(
-            documents.c.document_id, documents.c.file_name, documents.c.media_type, documents.c.sha256,
-            sa.type_coerce(documents.c.ready_at, sa.DateTime(timezone=True)).label("ready_at"),  # UTC, read without a per-row hook
-            sa.cast(documents.c.origin, sa.Text).label("origin"), sa.cast(document_data.c.sources, sa.Text).label("sources"),
-            line.label("line"),
+            documents.c.document_id, documents.c.file_name, documents.c.media_type, documents.c.sha256, documents.c.ready_at,
+            sa.cast(documents.c.origin, sa.Text), sa.cast(document_data.c.sources, sa.Text), line,
         )  # fmt: skip
         .join(document_data, document_data.c.document_id == documents.c.document_id)
         .where(documents.c.export_id == export_id, documents.c.status == "exporting")
         .order_by(documents.c.document_id)
     )
-    yield from conn.execution_options(stream_results=True, yield_per=batch_rows).execute(query).partitions()
+    compiled = query.compile(dialect=conn.dialect)
+    params = compiled.construct_params()
+    args = tuple(params[name] for name in compiled.positiontup or ()) if compiled.positional else params
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None
+    cursor = dbapi.cursor(name=f"docket-export-{uuid.uuid4().hex[:8]}") if conn.dialect.name == "postgresql" else dbapi.cursor()
+    try:
+        cursor.execute(str(compiled), args)
+        while rows := cursor.fetchmany(batch_rows):
+            yield rows
+    finally:
+        cursor.close()
+
+
+def _timestamps(values: list[Any]) -> pa.Array:
+    """`ready_at` as UTC timestamps: SQLite's driver gives UTC text, PostgreSQL's aware datetimes."""
+    if any(isinstance(v, str) for v in values):
+        return pa.array(values, pa.string()).cast(pa.timestamp("us")).cast(pa.timestamp("us", tz="UTC"))
+    return pa.array(values, pa.timestamp("us", tz="UTC"))
 
 
 def _read_type(field: FieldSpec) -> pa.DataType:
@@ -227,7 +249,7 @@ def _read_type(field: FieldSpec) -> pa.DataType:
     return pa.string() if field.type == "date" else _SCALAR[field.type]
 
 
-def _json_columns(queue: QueueSpec, rows: Sequence[sa.Row]) -> pa.Table:
+def _json_columns(queue: QueueSpec, rows: Sequence[tuple[Any, ...]]) -> pa.Table:
     """Messages and field values of a batch, parsed straight into Arrow by pyarrow's JSON reader.
 
     Each row's stored JSON goes in as it is (one line per document), so no Python object is built
@@ -237,7 +259,7 @@ def _json_columns(queue: QueueSpec, rows: Sequence[sa.Row]) -> pa.Table:
         ("messages", pa.list_(MESSAGE)),
         ("values", pa.struct([(f.id, _read_type(f)) for f in queue.fields])),
     ])  # fmt: skip
-    data = "\n".join([r.line for r in rows]).encode()
+    data = "\n".join([r[7] for r in rows]).encode()
     options = paj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
     return paj.read_json(io.BytesIO(data), read_options=paj.ReadOptions(block_size=8 << 20), parse_options=options)
 
@@ -260,13 +282,13 @@ def write_export(store: Store, queue: QueueSpec, claim: ExportClaim, catalog: Ca
                 n = len(rows)
                 parsed = _json_columns(queue, rows)
                 values = parsed.column("values")
+                document_id, file_name, media_type, sha256, ready_at, origin, sources, _ = zip(*rows)
                 columns = [
                     pa.array([queue.queue_id] * n, pa.string()), pa.array([claim.export_id] * n, pa.string()),
-                    pa.array([r.document_id for r in rows], pa.int64()), pa.array([r.file_name for r in rows], pa.string()),
-                    pa.array([r.media_type for r in rows], pa.string()), pa.array([r.sha256 for r in rows], pa.string()),
-                    pa.array(["exported"] * n, pa.string()), pa.array([r.ready_at for r in rows], pa.timestamp("us", tz="UTC")),
+                    pa.array(document_id, pa.int64()), pa.array(file_name, pa.string()), pa.array(media_type, pa.string()),
+                    pa.array(sha256, pa.string()), pa.array(["exported"] * n, pa.string()), _timestamps(list(ready_at)),
                     pa.array([claim.created_at] * n, pa.timestamp("us", tz="UTC")), parsed.column("messages"),
-                    pa.array([r.sources for r in rows], pa.string()), pa.array([r.origin for r in rows], pa.string()),
+                    pa.array(sources, pa.string()), pa.array(origin, pa.string()),
                 ]  # fmt: skip
                 for field in queue.fields:
                     columns.append(pc.struct_field(values, field.id).cast(_arrow(field)))
@@ -275,7 +297,7 @@ def write_export(store: Store, queue: QueueSpec, claim: ExportClaim, catalog: Ca
     return written
 
 
-def _chain(first: Sequence[sa.Row], rest: Iterator[Sequence[sa.Row]]) -> Iterator[Sequence[sa.Row]]:
+def _chain(first: list[tuple[Any, ...]], rest: Iterator[list[tuple[Any, ...]]]) -> Iterator[list[tuple[Any, ...]]]:
     yield first
     yield from rest
 

@@ -110,12 +110,12 @@ def upgrade() -> None:
 
     op.create_table('document_data',
     sa.Column('document_id', sa.Integer(), nullable=False),
-    sa.Column('content', sa.JSON(), nullable=False),
     sa.Column('field_values', sa.JSON(), nullable=False),
     sa.Column('sources', sa.JSON(), nullable=False),
     sa.Column('messages', sa.JSON(), nullable=False),
     sa.Column('automation_blockers', sa.JSON(), nullable=False),
     sa.Column('doc_metadata', sa.JSON(), nullable=False),
+    sa.Column('content', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['document_id'], ['documents.document_id'], name=op.f('fk_document_data_document_id_documents')),
     sa.PrimaryKeyConstraint('document_id', name=op.f('pk_document_data'))
     )
