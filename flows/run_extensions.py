@@ -18,6 +18,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from prefect.futures import PrefectFuture, as_completed
+from prefect.utilities.annotations import quote
 from pydantic import BaseModel, Field
 
 from docket_core.extensions.config import ExtensionPlan, normalize_event
@@ -142,6 +143,7 @@ def run_extensions(
     # Each chunk moves to its next level as soon as its own level is done; the merge between levels is
     # a pure function run here, so no task start-up sits between two levels. Every extension task
     # waits for exactly its run_after predecessors, which draws the extension graph in the Prefect UI.
+    # Chunks go in quoted: Prefect would otherwise walk every node of every document at each submit.
     levels = [list(level) for level in plan.levels] + ([[plan.connector]] if plan.connector else [])
     calls: list[list[dict[str, PrefectFuture[Any]]]] = [[] for _ in states]
     where: dict[PrefectFuture[Any], tuple[int, int]] = {}
@@ -155,7 +157,7 @@ def run_extensions(
             return [f for level in calls[n] for p, f in level.items() if p in plan.spec.get(name, ())]
 
         submitted = {
-            name: run_extension.submit(name, states[n], index + 1, n, resources, settings, wait_for=after(name))
+            name: run_extension.submit(name, quote(states[n]), index + 1, n, resources, settings, wait_for=after(name))
             for name in levels[index]
         }
         calls[n].append(submitted)
@@ -178,7 +180,7 @@ def run_extensions(
             if index + 1 < len(levels):
                 following += start_level(n, index + 1)
             elif email is None:
-                saves.append(save_results.submit(queue_id, states[n], n, resources, actor, wait_for=list(level_calls.values())))
+                saves.append(save_results.submit(queue_id, quote(states[n]), n, resources, actor, wait_for=list(level_calls.values())))
         watching = following
 
     if email is not None:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from docket_core.catalog import utcnow
 from docket_core.extensions.runner import Chunk, DocState, EmailState, doc_state
-from docket_core.queues.documents import load_documents, merge_messages, write_content
+from docket_core.queues.documents import ContentWrite, load_documents, merge_messages, write_contents
 from docket_core.queues.fields import content_values, keyed_sources, multivalue_children
 from docket_core.queues.models import QueueSpec
 
@@ -85,26 +85,32 @@ def save_chunk(conn: sa.Connection, queue: QueueSpec, chunk: Chunk, *, actor: st
     """Write what the run did to each document of the chunk; return each document's outcome."""
     docs = [s for s in chunk.subjects if isinstance(s, DocState)]
     rows = {r.document_id: r for r in load_documents(conn, [d.document_id for d in docs])}
-    outcomes = []
+    writes: list[ContentWrite] = []
     for doc in docs:
         row = rows.get(doc.document_id)
         if row is None:
             continue
         ran = set(doc.ran)
-        messages = merge_messages(row.messages, doc.messages, replacing=ran, stale_ids=doc.updated)
-        blockers = [dict(b) for b in row.automation_blockers if b.get("source") not in ran] + doc.automation_blockers
-        saved = write_content(
-            conn, doc.document_id, revision=doc.revision, content=doc.content, field_values=content_values(queue, doc.content),
-            sources={**row.sources, **keyed_sources(doc.content, doc.sources)}, messages=messages, automation_blockers=blockers,
-            actor=actor, extra={"initialized_at": utcnow()} if chunk.event == "annotation_content.initialize" else None,
-        )  # fmt: skip
-        run_errors = [f"{m.get('source')}: {m.get('content')}" for m in doc.messages if m.get("type") == "error"]
+        writes.append(
+            ContentWrite(
+                document_id=doc.document_id, revision=doc.revision, content=doc.content,
+                field_values=content_values(queue, doc.content), sources={**row.sources, **keyed_sources(doc.content, doc.sources)},
+                messages=merge_messages(row.messages, doc.messages, replacing=ran, stale_ids=doc.updated),
+                automation_blockers=[dict(b) for b in row.automation_blockers if b.get("source") not in ran] + doc.automation_blockers,
+            )  # fmt: skip
+        )
+    extra = {"initialized_at": utcnow()} if chunk.event == "annotation_content.initialize" else None
+    written = write_contents(conn, writes, actor=actor, extra=extra)
+    by_id = {d.document_id: d for d in docs}
+    outcomes = []
+    for w in writes:
+        doc, row, saved = by_id[w.document_id], rows[w.document_id], w.document_id in written
         outcomes.append(
             DocOutcome(
-                document_id=doc.document_id,
+                document_id=w.document_id,
                 saved=saved,
-                run_errors=run_errors,
-                blocking=blocking_reasons(messages, blockers) if saved else blocking_reasons(row.messages, row.automation_blockers),
+                run_errors=[f"{m.get('source')}: {m.get('content')}" for m in doc.messages if m.get("type") == "error"],
+                blocking=blocking_reasons(w.messages, w.automation_blockers) if saved else blocking_reasons(row.messages, row.automation_blockers),
                 failed_extensions=sorted(set(doc.failed)),
                 conflicts=doc.conflicts,
             )

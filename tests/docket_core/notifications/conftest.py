@@ -25,7 +25,7 @@ LOOPBACK = URLPolicy(allowed_hosts=frozenset({"127.0.0.1"}))
 def settings(tmp_path: Path) -> NotifySettings:
     return NotifySettings(
         home=tmp_path / "home", webhook_secret=SECRET, notify_retry_schedule=[0, 0.05, 0.05, 0.05], notify_jitter=0,
-        notify_timeout=0.5, notify_lease_seconds=5, notify_linger_seconds=2,
+        notify_timeout=2.0, notify_lease_seconds=5, notify_linger_seconds=2,
     )  # fmt: skip
 
 
