@@ -94,6 +94,12 @@ def demo(
         )
         _show_rows(details)
 
+    from docket_core.queues.demo import demo_queue
+
+    stdout.print("\n[bold]Queue[/]: the invoices through a queue with ordered extensions to an export")
+    demo_queue(root / "queue", sorted(p for p in documents.iterdir() if p.is_file()),
+               say=lambda line: stdout.print(line, highlight=False))  # fmt: skip
+
     stdout.print("\nWhere to look next:")
     stdout.print("  docket staging list-batches")
     stdout.print("  docket staging show-batch-details --batch-id demo-images")
