@@ -38,8 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 OUT = Path(__file__).resolve().parent / "out" / "extensions.json"
 DAG_GOAL = 1.2
 EXPORT_GOAL = 1.5
-CHUNK_SIZE = 250  # documents per extension task (DOCKET_EXTENSION_CHUNK_SIZE)
-IN_FLIGHT = 8  # webhook requests in flight per task (DOCKET_WEBHOOK_CONCURRENCY)
+CHUNK_SIZE = 500  # documents per extension task (DOCKET_EXTENSION_CHUNK_SIZE)
+IN_FLIGHT = 16  # webhook requests in flight per task (DOCKET_WEBHOOK_CONCURRENCY)
 SECRET = "bench-secret"
 
 

@@ -22,7 +22,7 @@ from tests.helpers import jpeg_bytes, write
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 
-FILES = 300
+FILES = 600  # enough work that a loaded machine cannot finish before the kill lands
 
 
 def _env(home: Path) -> dict[str, str]:
