@@ -2,8 +2,9 @@
 
 `announce` turns status changes into Prefect events: `docket.document.status-changed` for each, and
 `docket.document.exported` for each export; past `DOCKET_MAX_DOCUMENT_EVENTS` in one call, a single
-`docket.documents.status-changed` event carries the counts instead. Issue 6's outbox rows are written
-by `change_status` itself, in the transaction of the change; these events are for automations.
+`docket.documents.status-changed` event carries the counts instead. Notifications to queue
+subscribers are written by `change_status` and `commit_export` themselves, in the transaction of the
+change; `announce` then emits `docket.notifications.queued`, which starts the delivery deployment.
 """
 
 from __future__ import annotations
@@ -221,14 +222,23 @@ def _resource(document_id: int, queue_id: str) -> dict[str, str]:
     return {"prefect.resource.id": f"docket.document.{document_id}", "docket.queue": queue_id}
 
 
-def announce(changes: Iterable[StatusChange], *, exported: Iterable[tuple[int, str, str]] = ()) -> int:
-    """Emit Prefect events for status changes (and exports as `(document_id, queue_id, export_id)`).
+def announce(
+    changes: Iterable[StatusChange], *, exported: Iterable[tuple[int, str, str]] = (), notified: int = 0, queue_id: str | None = None
+) -> int:
+    """Emit Prefect events for status changes (and exports as `(document_id, queue_id, export_id)`),
+    and `docket.notifications.queued` once when they (or `notified`, counted elsewhere) queued any.
 
     Returns how many events were emitted. Beyond the limit, one summary event per kind.
     """
     limit = get_queue_settings().max_document_events
     changes, exported = list(changes), list(exported)
     emitted = 0
+    notified += sum(c.notified for c in changes)
+    if notified:
+        queue = queue_id or (changes[0].queue_id if changes else exported[0][1] if exported else "all")
+        emit_event(event="docket.notifications.queued", resource={"prefect.resource.id": f"docket.queue.{queue}"},
+                   payload={"notifications": notified})  # fmt: skip
+        emitted += 1
     if len(changes) <= limit:
         for c in changes:
             emit_event(

@@ -14,7 +14,10 @@ import sqlalchemy as sa
 
 from docket_core.catalog.schema import UTC_TS, metadata
 
-__all__ = ["document_data", "document_history", "documents", "extension_queues", "extensions", "exports", "queues"]
+__all__ = [
+    "document_data", "document_history", "documents", "extension_queues", "extensions", "exports", "queue_subscriptions",
+    "queues",
+]  # fmt: skip
 
 queues = sa.Table(
     "queues",
@@ -132,4 +135,19 @@ document_history = sa.Table(
     sa.Column("actor", sa.String(128), nullable=False),
     sa.Column("note", sa.Text, nullable=True),
     sa.Column("at", UTC_TS, nullable=False),
+)
+
+queue_subscriptions = sa.Table(
+    "queue_subscriptions",
+    metadata,
+    # Who is told about a queue's documents: one row per (queue, endpoint), read by `change_status`
+    # and `commit_export` in the transaction of the change, so the outbox row commits with it.
+    sa.Column("queue_id", sa.String(64), sa.ForeignKey("queues.queue_id"), primary_key=True),
+    sa.Column("endpoint_key", sa.String(64), primary_key=True),  # sha256 of the URL, as in the outbox
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("events", sa.JSON, nullable=False),  # ["status-changed", "exported"]
+    sa.Column("statuses", sa.JSON, nullable=False),  # status-changed only for moves to these; [] = every move
+    sa.Column("source", sa.String(1024), nullable=False),
+    sa.Column("created_at", UTC_TS, nullable=False),
+    sa.Column("updated_at", UTC_TS, nullable=False),
 )

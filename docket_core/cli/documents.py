@@ -140,9 +140,12 @@ def show(document_id: int = _ID, as_json: bool = JsonOption) -> None:
 def _action(action: str, ids: list[int], *, as_json: bool, **kwargs: Any) -> Any:
     from flows.document_action import document_action
 
+    from docket_core.cli.notifications import delivering_new
+
     if not as_json:
         stderr.print(f"{action.capitalize()} {', '.join(map(str, ids))} (starting Prefect)...")
-    return document_action(action=action, document_ids=ids, actor=default_actor(), **kwargs)
+    with delivering_new(as_json=as_json):
+        return document_action(action=action, document_ids=ids, actor=default_actor(), **kwargs)
 
 
 def _changes(pairs: list[str]) -> dict[str, str]:
@@ -188,8 +191,11 @@ def _status_command(action: str, ids: list[int], note: Optional[str], as_json: b
     else:  # a status change alone: no extension listens, so no Prefect start-up
         from docket_core.queues.review import set_status
 
+        from docket_core.cli.notifications import delivering_new
+
         to = {"reject": "rejected", "postpone": "postponed", "reopen": "to_review"}[action]
-        changes = set_status(Resources.from_settings().catalog(), ids, to, actor=default_actor(), note=note)
+        with delivering_new(as_json=as_json, deliver=False):
+            changes = set_status(Resources.from_settings().catalog(), ids, to, actor=default_actor(), note=note)
         result = {"action": action, "moved": {c.document_id: c.to_status for c in changes}, "refused": {}}
     if as_json:
         emit(result)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Optional
 
 import typer
@@ -111,6 +113,25 @@ def deliver_after_flow(*, as_json: bool) -> None:
     if not as_json and (totals["retrying"] or totals["failed"]):
         stderr.print(f"notifications: {totals['delivered']} delivered, {totals['failed']} failed, {totals['retrying']} to be "
                      "retried by `docket serve` or `docket notifications deliver`; see `docket notifications list`")  # fmt: skip
+
+
+@contextmanager
+def delivering_new(*, as_json: bool, deliver: bool = True) -> Iterator[None]:
+    """Around a CLI command that may queue notifications (queue subscribers'): one delivery pass for what
+    it queued, or with `deliver=False` (commands that do not start Prefect) a line saying who sends them."""
+    from docket_core.notifications.queries import last_notification_id, queued_since
+
+    catalog = _catalog()
+    mark = last_notification_id(catalog)
+    try:
+        yield
+    finally:
+        queued = queued_since(catalog, mark)
+        if queued and deliver:
+            deliver_after_flow(as_json=as_json)
+        elif queued and not as_json:
+            stderr.print(f"{queued} notifications queued for subscribers; `docket serve` (or the deliver-notifications "
+                         "deployment) sends them within a minute, `docket notifications deliver` sends them now.")  # fmt: skip
 
 
 def _print_delivery(totals: dict[str, Any]) -> None:

@@ -59,6 +59,15 @@ def _print_queue(details: dict[str, Any]) -> None:
         levels = " -> ".join("[" + ", ".join(level) + "]" for level in order["levels"])
         connector = f" then connector {order['connector']}" if order["connector"] else ""
         stdout.print(f"  {event}: {levels or '(no ordered extensions)'}{connector}")
+    for sub in details.get("subscriptions") or []:
+        stdout.print(f"  subscription {sub['endpoint_key'][:12]}: {sub['url']} <- {_events_text(sub)}")
+
+
+def _events_text(sub: dict[str, Any]) -> str:
+    events = []
+    for event in sub["events"]:
+        events.append(f"status-changed (to {', '.join(sub['statuses'])})" if event == "status-changed" and sub["statuses"] else event)
+    return ", ".join(events)
 
 
 @app.command("create")
@@ -144,7 +153,7 @@ def apply(
     prune: bool = typer.Option(False, "--prune", help="Delete extensions this file created before and no longer lists."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Create or update the queues and extensions of a YAML file, all or nothing.
+    """Create or update the queues, their subscriptions and the extensions of a YAML file, all or nothing.
 
     Everything is checked first: schemas, and every queue's extension graph (cycles are shown as a path,
     unknown names and ordered connectors are named). See docs/queues.md for the format.
@@ -157,15 +166,100 @@ def apply(
         return
     stdout.print(f"Queues created: {', '.join(applied.queues_created) or 'none'}; updated: {', '.join(applied.queues_updated) or 'none'}")
     stdout.print(f"Extensions saved: {', '.join(applied.extensions) or 'none'}" + (f"; deleted: {', '.join(applied.pruned)}" if applied.pruned else ""))
+    if applied.subscriptions or applied.unsubscribed:
+        stdout.print(f"Subscriptions: {'; '.join(applied.subscriptions) or 'none'}"
+                     + (f"; removed: {'; '.join(applied.unsubscribed)}" if applied.unsubscribed else ""))  # fmt: skip
+
+
+@app.command("subscribe")
+@guarded
+def subscribe(
+    queue_id: str = _QUEUE,
+    url: str = typer.Option(..., "--url", help="Where notifications are POSTed, signed (`docket notifications secret`)."),
+    event: list[str] = typer.Option(["status-changed", "exported"], "--event", "-e",
+                                    help="status-changed (every move, or those of --status) and/or exported (with the final values)."),  # fmt: skip
+    status: list[str] = typer.Option([], "--status", "-s", help="status-changed only for moves to these statuses, e.g. to_review."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Tell an endpoint about the queue's documents: each status change, and each export with its values.
+
+    Notifications are queued in the transaction of the change and sent by `docket serve` (or the
+    deliver-notifications deployment, or `docket notifications deliver`), signed with Standard Webhooks
+    headers, retried until delivered. Subscribing the same URL again replaces its events and statuses.
+
+    Example: docket queues subscribe --queue invoices --url https://erp.example.com/hook --event exported
+    """
+    from pydantic import ValidationError
+
+    from docket_core.notifications.outbox import endpoint_key
+    from docket_core.queues.registry import get_queue
+    from docket_core.queues.subscriptions import QueueSubscription, list_subscriptions
+    from docket_core.queues.subscriptions import subscribe as save
+
+    try:
+        subscription = QueueSubscription(url=url, events=tuple(event), statuses=tuple(status))  # type: ignore[arg-type]
+    except ValidationError as e:
+        raise InputError("; ".join(f"--{'.'.join(str(p) for p in x['loc'])}: {x['msg']}" for x in e.errors())) from e
+    with Resources.from_settings().catalog().begin() as conn:
+        get_queue(conn, queue_id)
+        created = save(conn, queue_id, subscription, source="cli")
+        shown = next(s for s in list_subscriptions(conn, queue_id) if s["endpoint_key"] == endpoint_key(subscription.url))
+    if as_json:
+        emit({**shown, "created": created})
+        return
+    stdout.print(f"Queue [bold]{queue_id}[/]: {shown['url']} {'subscribed' if created else 'now subscribed'} to {_events_text(shown)} "
+                 f"(key {shown['endpoint_key'][:12]}).")  # fmt: skip
+
+
+@app.command("unsubscribe")
+@guarded
+def unsubscribe(
+    queue_id: str = _QUEUE,
+    endpoint: str = typer.Option(..., "--endpoint", help="The subscribed URL, or the start of its key (`docket queues subscriptions`)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Stop notifying an endpoint about the queue (notifications already queued still go out)."""
+    from docket_core.queues.subscriptions import unsubscribe as remove
+
+    with Resources.from_settings().catalog().begin() as conn:
+        gone = remove(conn, queue_id, endpoint)
+    if as_json:
+        emit(gone)
+        return
+    stdout.print(f"Queue [bold]{queue_id}[/]: {gone['url']} unsubscribed.")
+
+
+@app.command("subscriptions")
+@guarded
+def subscriptions(
+    queue_id: Optional[str] = typer.Option(None, "--queue", "-q", help="One queue (default: every queue)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Who is notified of which queue's status changes and exports (URLs shown without their query strings)."""
+    from docket_core.queues.registry import get_queue
+    from docket_core.queues.subscriptions import list_subscriptions
+
+    with Resources.from_settings().catalog().read() as conn:
+        if queue_id:
+            get_queue(conn, queue_id)
+        rows = list_subscriptions(conn, queue_id)
+    if as_json:
+        emit(rows)
+        return
+    table("Subscriptions", ["queue", "key", "url", "events", "source"],
+          [[r["queue_id"], r["endpoint_key"][:12], r["url"], _events_text(r), r["source"]] for r in rows])  # fmt: skip
 
 
 def run_import(request: Any, *, as_json: bool) -> Any:
     """Run the `import_documents` flow in this process and return its summary."""
     from flows.import_documents import import_documents
 
+    from docket_core.cli.notifications import delivering_new
+
     if not as_json:
         stderr.print(f"Importing into queue [bold]{request.queue_id}[/] (starting Prefect)...")
-    return import_documents(request=request)
+    with delivering_new(as_json=as_json):
+        return import_documents(request=request)
 
 
 def print_import(summary: Any, as_json: bool) -> None:
@@ -269,8 +363,11 @@ def export(
 
     if not as_json:
         stderr.print(f"Exporting {'queue [bold]' + queue_id + '[/]' if queue_id else 'every queue'} (starting Prefect)...")
-    summary = export_queue(queue_id=queue_id, statuses=filters.statuses or None, since=filters.since, until=filters.until,
-                           actor=default_actor())  # fmt: skip
+    from docket_core.cli.notifications import delivering_new
+
+    with delivering_new(as_json=as_json):
+        summary = export_queue(queue_id=queue_id, statuses=filters.statuses or None, since=filters.since, until=filters.until,
+                               actor=default_actor())  # fmt: skip
     if as_json:
         emit(summary)
         return

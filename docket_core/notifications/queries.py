@@ -206,3 +206,15 @@ def outbox_counts(catalog: Catalog) -> dict[str, int]:
             sa.select(notifications.c.status, sa.func.count()).group_by(notifications.c.status)
         ).all()
     return {s: 0 for s in STATUSES} | {s: n for s, n in rows}
+
+
+def last_notification_id(catalog: Catalog) -> int:
+    """The outbox's newest row id (0 when empty): `queued_since` counts what came after it."""
+    with catalog.read() as conn:
+        return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(notifications.c.id), 0))).scalar_one())
+
+
+def queued_since(catalog: Catalog, mark: int) -> int:
+    """How many notifications were queued after `last_notification_id` returned `mark`."""
+    with catalog.read() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).where(notifications.c.id > mark)).scalar_one())

@@ -6,8 +6,8 @@ closing an ingest, ending a job) and enqueues nothing when nobody subscribed. Su
 - an ingest's `notifications_url` with `notification_category`: `ingest-status` (the default) sends
   one notification when the ingest ends; `files-status` also sends one per shard listing its files;
 - a job's `notifications_url`: one notification when the job ends (succeeded, failed or aborted);
-- a queue subscription (wired by the queues feature): `notify_document_status_changed` and
-  `notify_documents_exported`, about `document:<id>`.
+- a queue subscription (`docket_core.queues.subscriptions`): `change_status` calls
+  `notify_status_changes` and `commit_export` calls `notify_documents_exported`, about `document:<id>`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -38,6 +39,8 @@ __all__ = [
     "notify_ingest_failed",
     "notify_job_finished",
     "notify_shard_recorded",
+    "notify_status_changes",
+    "StatusNotice",
 ]
 
 
@@ -170,6 +173,35 @@ def document_resource(document_id: int) -> str:
     return f"document:{int(document_id)}"
 
 
+@dataclass(frozen=True)
+class StatusNotice:
+    """One document's status change, for the endpoints subscribed to its queue."""
+
+    endpoint: str
+    queue_id: str
+    document_id: int
+    status: str
+    previous_status: str | None
+    changed_at: Any = None
+    file_name: str | None = None
+
+
+def notify_status_changes(conn: sa.Connection, notices: Iterable[StatusNotice]) -> list[str]:
+    """Enqueue a `document-status-changed` notification per notice (call it in the transaction that
+    changes the statuses: `change_status` does); their event ids."""
+    items = [
+        Outgoing(
+            n.endpoint, payloads.TYPE_DOCUMENT_STATUS_CHANGED, document_resource(n.document_id),
+            payloads.document_status_changed(
+                queue_id=n.queue_id, document_id=n.document_id, status=n.status, previous_status=n.previous_status,
+                changed_at=n.changed_at, file_name=n.file_name,
+            ),
+        )  # fmt: skip
+        for n in notices
+    ]
+    return enqueue_many(conn, items) if items else []
+
+
 def notify_document_status_changed(
     conn: sa.Connection,
     *,
@@ -181,14 +213,9 @@ def notify_document_status_changed(
     changed_at: Any = None,
     file_name: str | None = None,
 ) -> str:
-    """Enqueue a queue subscription's `document-status-changed` notification (call it in the
-    transaction that changes the status)."""
-    payload = payloads.document_status_changed(
-        queue_id=queue_id, document_id=document_id, status=status, previous_status=previous_status,
-        changed_at=changed_at, file_name=file_name,
-    )  # fmt: skip
-    return enqueue(conn, endpoint=endpoint, type=payloads.TYPE_DOCUMENT_STATUS_CHANGED,
-                   resource_key=document_resource(document_id), payload=payload)  # fmt: skip
+    """Enqueue one `document-status-changed` notification (`notify_status_changes` for many)."""
+    notice = StatusNotice(endpoint, queue_id, document_id, status, previous_status, changed_at, file_name)
+    return notify_status_changes(conn, [notice])[0]
 
 
 def notify_documents_exported(
@@ -213,7 +240,7 @@ def notify_documents_exported(
         )  # fmt: skip
         for d in documents
     ]
-    return enqueue_many(conn, items)
+    return enqueue_many(conn, items) if items else []
 
 
 def job_for_ingest(conn: sa.Connection, job: JobRequest, ingest_id: str) -> JobRequest:

@@ -4,6 +4,12 @@
       - id: invoices
         workflow: invoice-capture        # schema: omitted -> the workflow's fields
         auto_confirm: true
+        subscriptions:                   # who is told (docket queues subscribe does the same)
+          - url: https://erp.example.com/hooks/docket
+            events: [exported]           # status-changed, exported (default: both)
+          - url: https://tasks.example.com/hook
+            events: [status-changed]
+            statuses: [to_review]        # only moves to these statuses
     extensions:
       - name: tax-fill
         builtin: tax-fill                # or type: function + function: pkg.module:fn
@@ -22,7 +28,9 @@
         queues: [invoices]
 
 Applying checks everything first (schemas, every queue's extension graph) and writes nothing if any
-check fails; with `prune`, extensions this file created earlier and no longer lists are deleted.
+check fails; with `prune`, extensions this file created earlier and no longer lists are deleted. A
+queue entry with `subscriptions:` owns the subscriptions this file made on it: one it no longer lists
+is removed (those added with `docket queues subscribe` stay).
 """
 
 from __future__ import annotations
@@ -42,9 +50,12 @@ from docket_core.errors import InputError
 from docket_core.extensions.builtin import BUILTINS
 from docket_core.extensions.config import ExtensionSpec
 from docket_core.extensions.registry import delete_extension, save_extensions
+from docket_core.notifications.outbox import endpoint_key
 from docket_core.queues.defaults import schema_for_workflow
 from docket_core.queues.models import QueueSpec
 from docket_core.queues.registry import save_queue
+from docket_core.queues.subscriptions import QueueSubscription, list_subscriptions, subscribe, unsubscribe
+from docket_core.references import redact_url
 from docket_core.settings import DocketSettings
 from docket_core.workflows.registry import get_workflow, load_workflows
 
@@ -56,6 +67,7 @@ class QueueConfig:
     queues: list[QueueSpec]
     extensions: list[ExtensionSpec]
     source: str
+    subscriptions: dict[str, list[QueueSubscription]] = field(default_factory=dict)  # only queues that list them
 
 
 @dataclass
@@ -64,6 +76,8 @@ class Applied:
     queues_updated: list[str] = field(default_factory=list)
     extensions: list[str] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)
+    subscriptions: list[str] = field(default_factory=list)  # "<queue>: <url without query>"
+    unsubscribed: list[str] = field(default_factory=list)
 
 
 def _problem(where: str, exc: ValidationError) -> InputError:
@@ -106,11 +120,13 @@ def load_config(path: Path, settings: DocketSettings) -> QueueConfig:
         raise InputError(f"{path}: expected a mapping with queues: and extensions:, got {type(data).__name__} {sorted(data) if isinstance(data, dict) else ''}")
     workflows = None
     queues: list[QueueSpec] = []
+    subscriptions: dict[str, list[QueueSubscription]] = {}
     for number, item in enumerate(data.get("queues") or [], start=1):
         where = f"{path}: queues[{number}]"
         if not isinstance(item, dict):
             raise InputError(f"{where}: expected a mapping with id, workflow and schema, got {item!r:.80}")
         item = dict(item)
+        listed = item.pop("subscriptions", None)
         workflow_id = item.get("workflow") or item.get("workflow_id")
         if "schema" not in item and "fields" not in item and workflow_id:
             workflows = workflows or load_workflows(settings.workflow_paths, settings.workflow_modules)
@@ -119,6 +135,8 @@ def load_config(path: Path, settings: DocketSettings) -> QueueConfig:
             queues.append(QueueSpec.model_validate(item))
         except ValidationError as e:
             raise _problem(where, e) from e
+        if listed is not None:
+            subscriptions[queues[-1].queue_id] = _subscriptions(listed, where)
     extensions = [
         extension_from_mapping(item, base=path.parent, where=f"{path}: extensions[{n}] ({item.get('name') if isinstance(item, dict) else item!r})")
         if isinstance(item, dict)
@@ -129,7 +147,19 @@ def load_config(path: Path, settings: DocketSettings) -> QueueConfig:
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise InputError(f"{path}: extension names must be unique, got {duplicates} more than once")
-    return QueueConfig(queues, extensions, str(path.resolve()))
+    return QueueConfig(queues, extensions, str(path.resolve()), subscriptions)
+
+
+def _subscriptions(listed: Any, where: str) -> list[QueueSubscription]:
+    if not isinstance(listed, list):
+        raise InputError(f"{where}: subscriptions must be a list of {{url, events, statuses}}, got {type(listed).__name__}")
+    found = []
+    for number, entry in enumerate(listed, start=1):
+        try:
+            found.append(QueueSubscription.model_validate(entry))
+        except ValidationError as e:
+            raise _problem(f"{where}.subscriptions[{number}]", e) from e
+    return found
 
 
 def _not_mapping(path: Path, number: int, item: Any) -> ExtensionSpec:
@@ -142,6 +172,8 @@ def apply_config(catalog: Catalog, config: QueueConfig, *, prune: bool = False) 
     with catalog.begin() as conn:
         for queue in config.queues:
             (applied.queues_created if save_queue(conn, queue, source=config.source) else applied.queues_updated).append(queue.queue_id)
+        for queue_id, listed in config.subscriptions.items():
+            _apply_subscriptions(conn, queue_id, listed, config.source, applied)
         if config.extensions:
             save_extensions(conn, config.extensions, source=config.source)
             applied.extensions = [e.name for e in config.extensions]
@@ -152,3 +184,15 @@ def apply_config(catalog: Catalog, config: QueueConfig, *, prune: bool = False) 
                 delete_extension(conn, name)
                 applied.pruned.append(name)
     return applied
+
+
+def _apply_subscriptions(conn: sa.Connection, queue_id: str, listed: list[QueueSubscription], source: str, applied: Applied) -> None:
+    """The queue's subscriptions from this file become exactly `listed`; others' stay as they are."""
+    for subscription in listed:
+        subscribe(conn, queue_id, subscription, source=source)
+        applied.subscriptions.append(f"{queue_id}: {redact_url(subscription.url)}")
+    keep = {endpoint_key(s.url) for s in listed}
+    for row in list_subscriptions(conn, queue_id):
+        if row["source"] == source and row["endpoint_key"] not in keep:
+            unsubscribe(conn, queue_id, row["endpoint_key"])
+            applied.unsubscribed.append(f"{queue_id}: {row['url']}")

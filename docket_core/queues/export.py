@@ -6,7 +6,9 @@
 2. The `export` extensions run on the claimed documents; an error message moves one to `failed_export`.
 3. `write_export`: the still-`exporting` documents into one part at a key fixed by the export id,
    `exports/queue=<id>/date=<YYYY-MM-DD>/part-<export id>.parquet`, which appears whole or not at all.
-4. `commit_export`, one transaction: those documents become `exported` and the export `done`.
+4. `commit_export`, one transaction: those documents become `exported` and the export `done`, and
+   each endpoint subscribed to the queue's `exported` documents gets one notification per document
+   with its final values, queued in that same transaction.
 
 A crash anywhere leaves either nothing (before 1 commits) or a `claimed` export that the next run
 finishes first (`unfinished_exports`): writing the same key again replaces the part with the same rows,
@@ -32,9 +34,11 @@ from pydantic import BaseModel, Field, field_validator
 from docket_core.catalog import Catalog, utcnow
 from docket_core.catalog.schema_queues import document_data, documents, exports, queues
 from docket_core.errors import DocketError
+from docket_core.notifications.subscriptions import notify_documents_exported
 from docket_core.queues.lifecycle import StatusChanges, change_status
 from docket_core.queues.models import FieldSpec, QueueSpec
 from docket_core.queues.registry import get_queue
+from docket_core.queues.subscriptions import subscribers
 from docket_core.store import Store
 
 __all__ = [
@@ -132,6 +136,7 @@ class ExportClaim:
     created_at: datetime.datetime
     claimed: int
     resumed: bool = False
+    notified: int = 0  # status-changed notifications the claim queued
 
 
 def _claim_of(row: sa.Row, *, resumed: bool) -> ExportClaim:
@@ -175,7 +180,7 @@ def claim_export(catalog: Catalog, queue_id: str, filters: ExportFilters, *, act
             conn.execute(sa.delete(exports).where(exports.c.export_id == export_id))
             return None
         conn.execute(sa.update(exports).where(exports.c.export_id == export_id).values(document_count=moved.count))
-    return ExportClaim(export_id, queue_id, part_key(queue_id, partition, export_id), partition, now, moved.count)
+    return ExportClaim(export_id, queue_id, part_key(queue_id, partition, export_id), partition, now, moved.count, notified=moved.notified)
 
 
 def exporting_ids(catalog: Catalog, export_id: str) -> list[int]:
@@ -326,13 +331,41 @@ def commit_export(catalog: Catalog, claim: ExportClaim, *, actor: str, written: 
             .where(exports.c.export_id == claim.export_id)
             .values(status="done", document_count=moved.count, failed_count=failed, finished_at=utcnow())
         )
-    return _done(claim, moved.count, failed)
+        notified = moved.notified + _notify_exported(conn, claim)
+    return _done(claim, moved.count, failed, notified)
 
 
-def _done(claim: ExportClaim, exported: int, failed: int) -> dict[str, Any]:
+def _notify_exported(conn: sa.Connection, claim: ExportClaim, *, batch: int = 1000) -> int:
+    """Queue a `document-exported` notification, with the document's final values and messages, for
+    every endpoint subscribed to the queue's exports; how many were queued."""
+    urls = subscribers(conn, "exported", [claim.queue_id]).urls(claim.queue_id)
+    if not urls:
+        return 0
+    query = (
+        sa.select(documents.c.document_id, documents.c.file_name, documents.c.exported_at, document_data.c.field_values,
+                  document_data.c.messages)  # fmt: skip
+        .join(document_data, document_data.c.document_id == documents.c.document_id)
+        .where(documents.c.export_id == claim.export_id, documents.c.status == "exported")
+        .order_by(documents.c.document_id)
+    )
+    rows = conn.execute(query).all()
+    queued = 0
+    for start in range(0, len(rows), batch):
+        exported = [
+            {"document_id": r.document_id, "file_name": r.file_name, "exported_at": r.exported_at,
+             "content": r.field_values, "messages": r.messages}  # fmt: skip
+            for r in rows[start : start + batch]
+        ]
+        for url in urls:
+            queued += len(notify_documents_exported(conn, endpoint=url, queue_id=claim.queue_id, documents=exported, export_id=claim.export_id))
+    return queued
+
+
+def _done(claim: ExportClaim, exported: int, failed: int, notified: int = 0) -> dict[str, Any]:
     return {
         "export_id": claim.export_id, "queue_id": claim.queue_id, "exported": exported, "failed": failed,
         "key": claim.key if exported else None, "partition_date": claim.partition_date, "resumed": claim.resumed,
+        "notified": claim.notified + notified,
     }  # fmt: skip
 
 

@@ -1,8 +1,13 @@
 """Document statuses (Rossum's lifecycle) and `change_status`, the one place a status changes.
 
 Every change writes a `document_history` row (from, to, actor, time, note) in the caller's transaction,
-with the same statement shape for one document or a hundred thousand (INSERT ... SELECT, then UPDATE).
-Issue 6's outbox rows belong here too, so a notification is committed exactly when its change is.
+with the same statement shape for one document or a hundred thousand (INSERT ... SELECT, then UPDATE),
+and, for queues with `status-changed` subscriptions, their outbox rows in that same transaction: a
+notification is committed exactly when its change is.
+
+On PostgreSQL the moving rows are locked first (SELECT ... FOR UPDATE, in id order), so of two
+transactions moving the same documents the second waits, then sees the new statuses and records
+only the moves it really makes: no duplicate history rows, no notification for a move that did not happen.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from docket_core.catalog import utcnow
 from docket_core.catalog.schema import UTC_TS
 from docket_core.catalog.schema_queues import document_history, documents
 from docket_core.errors import InputError, NotFoundError
+from docket_core.notifications.subscriptions import StatusNotice, notify_status_changes
+from docket_core.queues.subscriptions import subscribers
 
 __all__ = [
     "ALLOWED_FROM",
@@ -68,18 +75,22 @@ class StatusChange:
     actor: str
     at: datetime
     note: str | None = None
+    notified: int = 0  # notifications queued for subscribers of its queue
 
 
 @dataclass
 class StatusChanges:
-    """What `change_status` did: how many moved and, unless asked not to collect them, which."""
+    """What `change_status` did: how many moved, how many notifications it queued and, unless asked
+    not to collect them, which changes."""
 
     count: int = 0
     changes: list[StatusChange] = field(default_factory=list)
+    notified: int = 0
 
     def __iadd__(self, other: StatusChanges) -> StatusChanges:
         self.count += other.count
         self.changes += other.changes
+        self.notified += other.notified
         return self
 
 
@@ -141,12 +152,17 @@ def _change(
     ids: list[int] | None,
 ) -> StatusChanges:
     now = utcnow()
+    postgres = conn.dialect.name == "postgresql"
+    notify = subscribers(conn, "status-changed")
+    notify_any = notify.wants(to)
     found: list[sa.Row] = []
-    if collect or strict:
-        query = sa.select(documents.c.document_id, documents.c.queue_id, documents.c.status).where(where)
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update()
-        found = list(conn.execute(query.order_by(documents.c.document_id)))
+    if collect or strict or postgres or notify_any:
+        columns = [documents.c.document_id, documents.c.queue_id, documents.c.status, documents.c.file_name]
+        query = sa.select(*columns).where(where).order_by(documents.c.document_id)
+        if postgres:  # lock what may move, in a fixed order: overlapping moves wait instead of both recording
+            query = sa.select(*columns).where(where if strict else sa.and_(where, documents.c.status.in_(sorted(allowed))))
+            query = query.order_by(documents.c.document_id).with_for_update()
+        found = list(conn.execute(query))
     if strict:
         if ids is not None:
             missing = sorted(set(ids) - {r.document_id for r in found})
@@ -181,10 +197,21 @@ def _change(
         update["exported_at"] = now
     update.update(values or {})
     count = conn.execute(sa.update(documents).where(movable).values(update)).rowcount
-    changes = [
-        StatusChange(r.document_id, r.queue_id, r.status, to, actor, now, note) for r in found if r.status in allowed
+    moved = [r for r in found if r.status in allowed]
+    notices = [
+        StatusNotice(url, r.queue_id, r.document_id, to, r.status, now, r.file_name)
+        for r in moved
+        for url in (notify.urls(r.queue_id, to) if notify_any else ())
     ]
-    return StatusChanges(count=count, changes=changes if collect else [])
+    notify_status_changes(conn, notices)
+    per_document: dict[int, int] = {}
+    for notice in notices:
+        per_document[notice.document_id] = per_document.get(notice.document_id, 0) + 1
+    changes = [
+        StatusChange(r.document_id, r.queue_id, r.status, to, actor, now, note, per_document.get(r.document_id, 0))
+        for r in moved
+    ]
+    return StatusChanges(count=count, changes=changes if collect else [], notified=len(notices))
 
 
 def record_edit(conn: sa.Connection, document_id: int, *, actor: str, note: str) -> None:

@@ -1,4 +1,5 @@
-"""Queues in the catalog: create or update, read, list with counts, and describe with their extensions."""
+"""Queues in the catalog: create or update, read, list with counts, and describe with their extensions
+and subscriptions."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from docket_core.errors import NotFoundError
 from docket_core.extensions.config import EVENTS
 from docket_core.extensions.registry import load_extensions, queue_plan
 from docket_core.queues.models import QueueSpec
+from docket_core.queues.subscriptions import list_subscriptions
 
 __all__ = ["get_queue", "list_queues", "queue_details", "save_queue"]
 
@@ -81,6 +83,7 @@ def queue_details(catalog: Catalog, queue_id: str) -> dict[str, Any]:
             sa.select(exports).where(exports.c.queue_id == queue_id).order_by(exports.c.created_at.desc()).limit(5)
         ).all()
         counts = _counts(conn, queue_id).get(queue_id, {})
+        subscriptions = list_subscriptions(conn, queue_id)
     return {
         **spec.to_json(),
         "source": row.source,
@@ -92,6 +95,7 @@ def queue_details(catalog: Catalog, queue_id: str) -> dict[str, Any]:
             for e in on_queue
         ],
         "order": {event: plan.to_json() for event, plan in plans.items() if not plan.empty},
+        "subscriptions": subscriptions,
         "exports": [
             {"export_id": x.export_id, "status": x.status, "documents": x.document_count, "failed": x.failed_count,
              "key": x.documents_key, "created_at": x.created_at.isoformat()}  # fmt: skip

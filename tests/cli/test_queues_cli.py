@@ -180,3 +180,51 @@ class TestDocuments:
         assert ok("queues", "import", "--queue", "invoices", "--batch", "inv")["created"] == 0
         code, _, err = run("queues", "import", "--queue", "invoices")
         assert code == 2 and "give exactly one of --batch, --job or --email" in err
+
+
+@pytest.mark.usefixtures("prefect_harness")
+class TestSubscriptions:
+    def test_subscribers_get_signed_status_changes_and_exports_from_the_commands_that_make_them(
+        self, tmp_path: Path, docket_env: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from standardwebhooks import Webhook
+
+        from docket_core.signing import generate_secret
+        from tests.docket_core.notifications.webhook_server import webhook_server
+
+        secret = generate_secret()
+        monkeypatch.setenv("DOCKET_WEBHOOK_SECRET", secret)
+        monkeypatch.setenv("DOCKET_ALLOWED_URL_HOSTS", "127.0.0.1")
+        (tmp_path / "docket.yaml").write_text(CONFIG)
+        ok("queues", "apply", str(tmp_path / "docket.yaml"))
+        with webhook_server() as hooks:
+            ready, erp = hooks.url("/ready"), hooks.url("/erp?token=abc")
+            assert ok("queues", "subscribe", "--queue", "invoices", "--url", ready, "--event", "status-changed", "--status", "to_review")["created"]
+            shown = ok("queues", "subscribe", "--queue", "invoices", "--url", erp, "--event", "exported")
+            assert shown["url"].endswith("/erp?<redacted>") and shown["events"] == ["exported"]
+            assert len(ok("queues", "subscriptions", "--queue", "invoices")) == 2
+
+            files = [str(p) for p in write_sample_invoices(tmp_path / "in", count=2)]
+            ids = ok("documents", "upload", "--queue", "invoices", *files)["imports"][0]["document_ids"]
+            hooks.wait_for(2, path="/ready")  # the upload's delivery pass sent them before the command returned
+            code, _, err = run("documents", "reject", "--id", str(ids[1]))
+            assert code == 0 and "queued for subscribers" not in err  # moves to rejected: nobody subscribed to them
+            ok("documents", "confirm", "--id", str(ids[0]))
+            assert ok("queues", "export", "--queue", "invoices")["exported"] == 1
+            hooks.wait_for(1, path="/erp")
+
+            verifier = Webhook(secret)
+            for request in hooks.received:
+                verifier.verify(request.body, request.headers)  # raises on a bad or missing signature
+            ready_bodies = hooks.bodies("/ready")
+            assert sorted(b["document_id"] for b in ready_bodies) == sorted(ids)
+            assert {(b["notification"]["previous_status"], b["notification"]["status"]) for b in ready_bodies} == {("importing", "to_review")}
+            (exported,) = hooks.bodies("/erp")
+            assert exported["document_id"] == ids[0] and exported["notification"]["content"]["invoice_number"] == "INV-2024-0001"
+
+            code, _, err = run("documents", "reopen", "--id", str(ids[1]))  # starts no Prefect: the schedule sends it
+            assert code == 0 and "1 notifications queued for subscribers; `docket serve`" in err
+            assert len(hooks.bodies("/ready")) == 2
+            gone = ok("queues", "unsubscribe", "--queue", "invoices", "--endpoint", shown["endpoint_key"][:10])
+            assert gone["events"] == ["exported"]
+            assert [s["events"] for s in ok("queues", "subscriptions")] == [["status-changed"]]

@@ -42,3 +42,15 @@ class TestAnnounce:
         assert [e["event"] for e in emitted] == ["docket.documents.status-changed", "docket.documents.exported"]
         assert emitted[0]["payload"]["changes"] == [{"queue_id": "invoices", "from": "to_review", "to": "confirmed", "count": 5}]
         assert emitted[1]["payload"]["count"] == 4
+
+    def test_changes_that_queued_notifications_start_their_delivery_with_one_event(self, emitted: list[dict[str, Any]]) -> None:
+        from tasks.queues import announce
+
+        notified = [StatusChange(i, "invoices", "to_review", "confirmed", "cli:ann", utcnow(), None, notified=1) for i in range(2)]
+        assert announce(notified) == 3
+        assert emitted[0] == {"event": "docket.notifications.queued", "resource": {"prefect.resource.id": "docket.queue.invoices"},
+                              "payload": {"notifications": 2}}  # fmt: skip
+        emitted.clear()
+        assert announce([], notified=5, queue_id="receipts") == 1 and emitted[0]["payload"] == {"notifications": 5}
+        emitted.clear()
+        assert announce(changes(2)) == 2 and "docket.notifications.queued" not in [e["event"] for e in emitted]
