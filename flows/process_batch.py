@@ -109,8 +109,9 @@ def process_batch(
 
     # Of two runs of one job reaching this point, one exports it (the other leaves it to that one).
     finishing = not plan.finished and claim_finish(plan.job_id, resources)
+    notified = False
     if finishing:
-        finish_job(plan.job_id, job.workflow_id, resources, settings)
+        notified = finish_job(plan.job_id, job.workflow_id, resources, settings)["notified"]
     elif not plan.finished:
         logger.info("Job %s is being exported by another run of it", plan.job_id)
     details = job_details(resources.catalog(), plan.job_id, store_uri=resources.store().uri)
@@ -122,7 +123,7 @@ def process_batch(
             related=[{"prefect.resource.id": f"docket.batch.{details['batch_id']}", "prefect.resource.role": "batch"}],
             payload=details,
         )
-        if job.notifications_url:  # starts `deliver_notifications` where deployments are served
+        if notified:  # also after a restart that did not repeat the URL; starts `deliver_notifications` where served
             emit_event(event="docket.notifications.queued", resource={"prefect.resource.id": f"docket.job.{plan.job_id}"})
     logger.info("Job %s %s: %d succeeded, %d failed", plan.job_id, details["state"], details["files_succeeded"], details["files_failed"])
     return details

@@ -105,7 +105,8 @@ def _register(conn: sa.Connection, store: Any, output_batch: str, job_id: str, k
 
 
 def finish_job(job_id: str, workflow: Workflow, resources: Resources) -> dict[str, Any]:
-    """Run the batch steps, publish the output batch, and set the final state."""
+    """Run the batch steps, publish the output batch, and set the final state; `notified` says whether
+    the job's subscriber (its `notifications_url`, kept across restarts) got a notification queued."""
     catalog, store = resources.catalog(), resources.store()
     with catalog.read() as conn:
         job = conn.execute(sa.select(jobs).where(jobs.c.job_id == job_id)).one()
@@ -124,8 +125,8 @@ def finish_job(job_id: str, workflow: Workflow, resources: Resources) -> dict[st
             state, error = "failed", job.error or "some chunks did not finish; run docket jobs restart-job"
         with catalog.begin() as conn:
             conn.execute(sa.update(jobs).where(jobs.c.job_id == job_id).values(state=state, error=error, finished_at=utcnow()))
-            notify_job_finished(conn, job_id)
-        return {"state": state, "error": error}
+            notified = notify_job_finished(conn, job_id) is not None
+        return {"state": state, "error": error, "notified": notified}
 
     with catalog.begin() as conn:
         conn.execute(sa.update(jobs).where(jobs.c.job_id == job_id).values(stage="export"))
@@ -150,5 +151,5 @@ def finish_job(job_id: str, workflow: Workflow, resources: Resources) -> dict[st
         conn.execute(
             sa.update(jobs).where(jobs.c.job_id == job_id).values(state="succeeded", stage="done", finished_at=utcnow(), error=None)
         )
-        notify_job_finished(conn, job_id)
-    return {"state": "succeeded", "error": None}
+        notified = notify_job_finished(conn, job_id) is not None
+    return {"state": "succeeded", "error": None, "notified": notified}

@@ -47,6 +47,6 @@ class JobPlan(BaseModel):
 
 class ChunkSummary(BaseModel):
     chunk_id: str
-    status: str  # done | skipped (the job was aborted before it started)
+    status: str  # done | skipped (the job was aborted before it started) | lost (this worker's lease expired)
     succeeded: int = 0
     failed: int = 0

@@ -74,3 +74,25 @@ class TestProcessBatchFlow:
         second = process_batch(job=request)
         assert second["state"] == first["state"] == "succeeded"
         assert part.stat().st_mtime_ns == before
+
+    def test_a_rerun_without_the_url_still_starts_delivery_of_the_notification_the_job_keeps(
+        self, tmp_path: Path, docket_env: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        import flows.process_batch
+        from docket_core.jobs.plan import register_job
+        from docket_core.notifications.queries import list_notifications
+        from docket_core.workflows.registry import get_workflow, load_workflows
+        from flows.process_batch import process_batch
+
+        write_sample_images(tmp_path / "in", count=3)
+        stage_samples(tmp_path / "in", "pics")
+        resources = Resources.from_settings()
+        register_job(JobRequest(batch_id="pics", workflow_id="image-metadata", job_id="kept-url", notifications_url="https://hooks.example.com/j"),
+                     get_workflow("image-metadata", load_workflows()), resources)  # fmt: skip
+        events: list[str] = []
+        real = flows.process_batch.emit_event
+        monkeypatch.setattr(flows.process_batch, "emit_event", lambda **kw: (events.append(kw["event"]), real(**kw))[1])
+        details = process_batch(job=JobRequest(batch_id="pics", workflow_id="image-metadata", job_id="kept-url"))
+        assert details["state"] == "succeeded"
+        assert [n["type"] for n in list_notifications(resources.catalog())] == ["job-status"]
+        assert events == ["docket.job.completed", "docket.notifications.queued"]

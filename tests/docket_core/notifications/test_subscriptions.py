@@ -152,3 +152,12 @@ class TestDocumentNotifications:
         assert len(ids) == 2 and [r.type for r in rows] == ["document-status-changed", "document-exported", "document-exported"]
         assert [r.resource_key for r in rows] == ["document:7", "document:7", "document:8"]
         assert rows[1].payload["notification"]["content"] == {"total": "12.50"} and rows[1].payload["event_id"] == ids[0]
+
+    def test_finishing_says_whether_a_notification_was_queued(self, tmp_path: Path, resources: Resources, settings: DocketSettings) -> None:
+        stage(image_folder(tmp_path / "in", 2), resources, settings)
+        workflow = get_workflow("image-metadata", load_workflows())
+        for job_id, url in (("with-url", HOOK), ("without", None)):
+            register_job(JobRequest(batch_id="b1", workflow_id="image-metadata", job_id=job_id, notifications_url=url), workflow, resources)
+            for chunk_id in start_job(job_id, resources, settings).pending_chunks:
+                process_chunk(chunk_id, workflow, resources, settings)
+            assert finish_job(job_id, workflow, resources)["notified"] is (url is not None)
