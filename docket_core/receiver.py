@@ -13,7 +13,9 @@ headers signed with the receiver secret (`DOCKET_RECEIVER_SECRET`):
 
 URLs in a push (the references URL, the notification URL) must point to the public internet unless
 their host is listed in `DOCKET_ALLOWED_URL_HOSTS` on the server: a push can never open the private
-network by itself. The domain of this module knows no Prefect: the caller passes `emit`.
+network by itself. The request is recorded in the catalog with its URLs; the event carries only
+`push:<webhook-id>` in their place (`docket_core.pushes`). The domain of this module knows no Prefect:
+the caller passes `emit`.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from docket_core.catalog import utcnow
 from docket_core.catalog.schema_notifications import received_pushes
 from docket_core.errors import DocketError, InputError, NotFoundError
 from docket_core.notifications.settings import NotifySettings
+from docket_core.pushes import announced
 from docket_core.resources import Resources
 from docket_core.settings import DocketSettings
 from docket_core.signing import SignatureError, secret_key, verify
@@ -186,12 +189,6 @@ class _Receiver:
                 seen = conn.execute(sa.select(received_pushes).where(received_pushes.c.webhook_id == webhook_id)).first()
                 if seen is not None:
                     return self._duplicate(seen, digest)
-                conn.execute(
-                    sa.insert(received_pushes).values(
-                        webhook_id=webhook_id, body_sha256=digest, kind="ingest", batch_id=push.batch_id,
-                        ingest_id=ingest_id, received_at=utcnow(),
-                    )  # fmt: skip
-                )
                 source = push.references_url or self._references_file(ingest_id, push)
                 request = IngestRequest(
                     batch_id=push.batch_id, media_kind=push.media_kind, source_kind="references", source=source,
@@ -199,9 +196,16 @@ class _Receiver:
                     notification_category=push.notification_category or ("ingest-status" if push.notifications_url else None),
                     workflow_id=push.workflow_id,
                 )  # fmt: skip
+                conn.execute(
+                    sa.insert(received_pushes).values(
+                        webhook_id=webhook_id, body_sha256=digest, kind="ingest", batch_id=push.batch_id,
+                        ingest_id=ingest_id, received_at=utcnow(), request=request.model_dump(mode="json"),
+                    )  # fmt: skip
+                )
                 # Announced inside the transaction: if it fails, the push is not recorded and a retry works.
+                # The event names the push, not its URLs (`docket_core.pushes`).
                 try:
-                    event_id = self.emit(request)
+                    event_id = self.emit(announced(request, webhook_id))
                 except Exception as exc:  # noqa: BLE001 - whatever the announcer raises, the sender should retry
                     raise _Rejected(503, f"cannot announce the ingest ({type(exc).__name__}); retry later") from exc
                 if event_id is None:

@@ -14,6 +14,7 @@ from prefect.utilities.annotations import opaque
 from docket_core import progress
 from docket_core.errors import DocketError
 from docket_core.notifications.subscriptions import failure_type
+from docket_core.pushes import resolve_push
 from docket_core.settings import get_settings
 from docket_core.staging.models import IngestRequest, IngestSummary
 from tasks.ingest import ingest_shard, plan_shards, record_shard, summarise_ingest
@@ -61,6 +62,7 @@ def ingest_batch(request: IngestRequest, store_block: str | None = None, catalog
     logger = get_run_logger()
     settings = get_settings()
     resources = resolve_resources(store_block, catalog_block)
+    request = resolve_push(resources.catalog(), request)  # a push's URLs come from the catalog, never from Prefect
 
     try:
         plan = plan_shards(request, resources, settings)

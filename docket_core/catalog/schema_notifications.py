@@ -1,6 +1,6 @@
 """Catalog tables of push: the notification outbox, its delivery attempts, endpoints, received pushes.
 
-They live on the catalog's one `metadata`, so `TestMigrations` compares them with migration 0004.
+They live on the catalog's one `metadata`, so `TestMigrations` compares them with migrations 0004 and 0006.
 """
 
 from __future__ import annotations
@@ -77,4 +77,7 @@ received_pushes = sa.Table(
     sa.Column("ingest_id", sa.String(128), nullable=True),
     sa.Column("event_id", sa.String(64), nullable=True),
     sa.Column("received_at", UTC_TS, nullable=False),
+    # The ingest request as accepted, with its URLs: the event and the flow run's parameters carry
+    # only `push:<webhook-id>`, so signed query strings never reach Prefect (`docket_core.pushes`).
+    sa.Column("request", sa.JSON, nullable=True),
 )

@@ -13,7 +13,9 @@ import httpx
 import pytest
 from standardwebhooks import Webhook
 
+from docket_core.errors import NotFoundError
 from docket_core.notifications.settings import NotifySettings
+from docket_core.pushes import resolve_push
 from docket_core.receiver import create_app, push_ingest_id
 from docket_core.resources import Resources
 from docket_core.settings import DocketSettings
@@ -70,7 +72,9 @@ def push(**fields: Any) -> bytes:
 
 
 class TestAccepted:
-    def test_a_signed_push_is_accepted_fast_and_announced_once(self, make_app: Any, announcer: Announcer, tmp_path: Path) -> None:
+    def test_a_signed_push_is_accepted_fast_and_announced_once_without_its_urls(
+        self, make_app: Any, announcer: Announcer, tmp_path: Path, catalog_url: str
+    ) -> None:
         app = make_app()
         body = push(workflow_id="image-metadata", notifications_url="http://127.0.0.1:9/hook")
         started = time.monotonic()
@@ -79,18 +83,32 @@ class TestAccepted:
         assert response.status_code == 202, response.text
         assert response.json() == {"accepted": True, "duplicate": False, "webhook_id": "msg_a",
                                    "ingest_id": push_ingest_id("msg_a"), "batch_id": "pushed", "event_id": "evt-1"}  # fmt: skip
-        [request] = announcer.requests
-        assert (request.source_kind, request.media_kind, request.workflow_id, request.allow_private_network) == (
+        [event] = announcer.requests
+        assert (event.source_kind, event.media_kind, event.workflow_id, event.allow_private_network) == (
             "references", "images", "image-metadata", False)  # fmt: skip
+        assert (event.source, event.notifications_url) == ("push:msg_a", None)  # no URL reaches Prefect
+        request = resolve_push(Resources(store_url=str(tmp_path / "store"), catalog_url=catalog_url).catalog(), event)
         assert (request.notifications_url, request.notification_category) == ("http://127.0.0.1:9/hook", "ingest-status")
+        assert request.model_dump(exclude={"source", "notifications_url"}) == event.model_dump(exclude={"source", "notifications_url"})
         lines = [json.loads(line) for line in Path(request.source).read_text().splitlines()]
         assert lines == [{"name": "a.jpg", "url": "https://files.example.com/a.jpg?sig=s"}]
 
-    def test_a_references_url_is_passed_on_as_the_source(self, make_app: Any, announcer: Announcer) -> None:
-        body = push(references=None, references_url="http://127.0.0.1:9/refs.jsonl", ingest_id="mine-1", media_kind="documents")
+    def test_a_references_url_is_the_source_the_ingest_resolves_from_the_catalog(
+        self, make_app: Any, announcer: Announcer, catalog_url: str, tmp_path: Path
+    ) -> None:
+        body = push(references=None, references_url="http://127.0.0.1:9/refs.jsonl?sig=secret", ingest_id="mine-1", media_kind="documents")
         response = call(make_app(), "POST", "/v1/ingest", body=body, headers=signed(body))
         assert response.status_code == 202 and response.json()["ingest_id"] == "mine-1"
-        assert (announcer.requests[0].source, announcer.requests[0].media_kind) == ("http://127.0.0.1:9/refs.jsonl", "documents")
+        [event] = announcer.requests
+        assert "secret" not in event.model_dump_json()
+        catalog = Resources(store_url=str(tmp_path / "store"), catalog_url=catalog_url).catalog()
+        assert resolve_push(catalog, event).source == "http://127.0.0.1:9/refs.jsonl?sig=secret"
+
+    def test_an_unknown_push_reference_says_the_worker_needs_the_receivers_catalog(self, catalog_url: str, tmp_path: Path) -> None:
+        catalog = Resources(store_url=str(tmp_path / "store"), catalog_url=catalog_url).catalog()
+        orphan = IngestRequest(batch_id="b", media_kind="images", source_kind="references", source="push:never-seen")
+        with pytest.raises(NotFoundError, match="no push 'never-seen' is recorded in the catalog; the worker must use the receiver's DOCKET_CATALOG_URL"):
+            resolve_push(catalog, orphan)
 
 
 class TestDuplicates:
