@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, Literal
 
 import anyio
@@ -42,10 +40,10 @@ from docket_core.pushes import announced
 from docket_core.resources import Resources
 from docket_core.settings import DocketSettings
 from docket_core.signing import SignatureError, secret_key, verify
-from docket_core.staging.models import IngestRequest
+from docket_core.staging.models import STORE_SOURCE, IngestRequest
 from docket_core.workflows.registry import get_workflow, load_workflows
 
-__all__ = ["EmitIngest", "IngestPush", "PushAccepted", "PushReference", "create_app", "push_ingest_id", "references_path"]
+__all__ = ["EmitIngest", "IngestPush", "PushAccepted", "PushReference", "create_app", "push_ingest_id", "references_key"]
 
 EmitIngest = Callable[[IngestRequest], "str | None"]
 """Announces an accepted ingest (in `docket serve`: the Prefect event `docket.ingest.requested`);
@@ -171,14 +169,11 @@ class _Receiver:
                 pass  # the name does not resolve now: checked again when the URL is used, so it cannot slip through
 
     def _references_file(self, ingest_id: str, push: IngestPush) -> str:
-        path = references_path(self.docket_settings.home, ingest_id)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            for ref in push.references or []:
-                fh.write(json.dumps({"name": ref.name, "url": ref.url}, ensure_ascii=False) + "\n")
-        os.replace(tmp, path)
-        return str(path.resolve())
+        """The push's inline references as a JSONL file in the store, which every worker shares."""
+        key = references_key(ingest_id)
+        lines = (json.dumps({"name": ref.name, "url": ref.url}, ensure_ascii=False) + "\n" for ref in push.references or [])
+        self.resources.store().put_bytes(key, "".join(lines).encode("utf-8"))
+        return f"{STORE_SOURCE}{key}"
 
     def accept(self, webhook_id: str, body: bytes, push: IngestPush) -> PushAccepted:
         digest = hashlib.sha256(body).hexdigest()
@@ -315,6 +310,6 @@ def create_app(
     return app
 
 
-def references_path(home: Path, ingest_id: str) -> Path:
-    """Where the receiver keeps an inline references list (for tests and clean-up)."""
-    return home / "pushes" / f"{hashlib.sha256(ingest_id.encode()).hexdigest()[:32]}.jsonl"
+def references_key(ingest_id: str) -> str:
+    """Where a push's inline references are kept in the store."""
+    return f"pushes/{hashlib.sha256(ingest_id.encode()).hexdigest()[:32]}.jsonl"

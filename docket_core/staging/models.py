@@ -8,10 +8,13 @@ from pydantic import BaseModel, Field, field_validator
 
 from docket_core.names import check_id
 
-__all__ = ["FileOutcome", "IngestPlan", "IngestRequest", "IngestSummary", "ShardSummary"]
+__all__ = ["STORE_SOURCE", "FileOutcome", "IngestPlan", "IngestRequest", "IngestSummary", "ShardSummary"]
 
 MediaKind = Literal["images", "documents", "videos"]
 SourceKind = Literal["folder", "archive", "references"]
+
+STORE_SOURCE = "store:"
+"""A references `source` of `store:<key>` names a JSONL file already in the store (a push's inline list)."""
 
 
 class IngestRequest(BaseModel):
@@ -20,7 +23,7 @@ class IngestRequest(BaseModel):
     batch_id: str = Field(description="Batch to add the files to (created if new); ^[a-z0-9_-]{1,64}$.")
     media_kind: MediaKind = Field(description="What the batch holds: images, documents or videos.")
     source_kind: SourceKind = Field(description="folder, archive (a tar bundle) or references (JSONL).")
-    source: str = Field(description="Folder path, tar path, or references file path or http(s) URL.")
+    source: str = Field(description="Folder path, tar path, or references file path, http(s) URL or store:<key>.")
     ingest_id: str | None = Field(
         default=None, description="Idempotency key; generated when empty. Re-running with it resumes."
     )

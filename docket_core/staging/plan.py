@@ -23,7 +23,7 @@ from docket_core.errors import ConflictError, InputError
 from docket_core.names import normalize_name
 from docket_core.resources import Resources
 from docket_core.settings import DocketSettings
-from docket_core.staging.models import IngestPlan, IngestRequest
+from docket_core.staging.models import STORE_SOURCE, IngestPlan, IngestRequest
 
 __all__ = ["begin_ingest", "check_source", "new_ingest_id", "walk_folder"]
 
@@ -82,6 +82,8 @@ def check_source(request: IngestRequest) -> str:
     if _is_url(source):
         safefetch.check_url(source, safefetch.URLPolicy(allow_private_network=True))
         return references.redact_url(source).split("?", 1)[0]
+    if source.startswith(STORE_SOURCE):
+        return source  # checked when it is copied (`_stage_references`), where the store is at hand
     path = Path(source).expanduser()
     if not path.is_file():
         raise InputError(
@@ -105,6 +107,12 @@ def _sha256_file(path: Path) -> str:
 
 def _stage_references(request: IngestRequest, key: str, resources: Resources, settings: DocketSettings) -> None:
     store = resources.store()
+    if request.source.startswith(STORE_SOURCE):
+        held = request.source[len(STORE_SOURCE) :]
+        if not store.exists(held):
+            raise InputError(f"expected a references file in the store at {held!r}, got nothing there (is DOCKET_STORE_URL the receiver's?)")
+        store.put_bytes(key, store.read_bytes(held))
+        return
     if not _is_url(request.source):
         store.put_file(Path(request.source).expanduser(), key)
         return

@@ -16,7 +16,7 @@ from standardwebhooks import Webhook
 from docket_core.errors import NotFoundError
 from docket_core.notifications.settings import NotifySettings
 from docket_core.pushes import resolve_push
-from docket_core.receiver import create_app, push_ingest_id
+from docket_core.receiver import create_app, push_ingest_id, references_key
 from docket_core.resources import Resources
 from docket_core.settings import DocketSettings
 from docket_core.signing import generate_secret
@@ -90,8 +90,10 @@ class TestAccepted:
         request = resolve_push(Resources(store_url=str(tmp_path / "store"), catalog_url=catalog_url).catalog(), event)
         assert (request.notifications_url, request.notification_category) == ("http://127.0.0.1:9/hook", "ingest-status")
         assert request.model_dump(exclude={"source", "notifications_url"}) == event.model_dump(exclude={"source", "notifications_url"})
-        lines = [json.loads(line) for line in Path(request.source).read_text().splitlines()]
-        assert lines == [{"name": "a.jpg", "url": "https://files.example.com/a.jpg?sig=s"}]
+        resources = Resources(store_url=str(tmp_path / "store"), catalog_url=catalog_url)
+        assert request.source == f"store:{references_key(push_ingest_id('msg_a'))}"  # in the store every worker shares
+        held = resources.store().read_bytes(request.source.removeprefix("store:")).decode()
+        assert [json.loads(line) for line in held.splitlines()] == [{"name": "a.jpg", "url": "https://files.example.com/a.jpg?sig=s"}]
 
     def test_a_references_url_is_the_source_the_ingest_resolves_from_the_catalog(
         self, make_app: Any, announcer: Announcer, catalog_url: str, tmp_path: Path

@@ -217,6 +217,20 @@ class TestReferences:
         row = content(resources)["a.jpg"]
         assert row["error_type"] == "unsafe-url-detected" and "TOPSECRET" not in row["reason"]
 
+    def test_a_references_file_already_in_the_store_is_ingested_from_there(
+        self, tmp_path: Path, resources: Resources, settings: DocketSettings
+    ) -> None:
+        with file_server({"/a.jpg": jpeg_bytes(1), "/b.jpg": jpeg_bytes(2)}) as base:
+            lines = "".join(json.dumps({"name": n, "url": f"{base}/{n}"}) + "\n" for n in ("a.jpg", "b.jpg"))
+            resources.store().put_bytes("pushes/abc.jsonl", lines.encode())  # where the receiver keeps inline pushes
+            request = IngestRequest(batch_id="b1", media_kind="images", source_kind="references", source="store:pushes/abc.jsonl",
+                                    allow_private_network=True)  # fmt: skip
+            summary = ingest(request, resources, settings)
+        assert (summary.ingested, summary.failed) == (2, 0) and sorted(content(resources)) == ["a.jpg", "b.jpg"]
+        missing = IngestRequest(batch_id="b2", media_kind="images", source_kind="references", source="store:pushes/gone.jsonl")
+        with pytest.raises(InputError, match="expected a references file in the store at 'pushes/gone.jsonl', got nothing there"):
+            ingest(missing, resources, settings)
+
 
 class TestExport:
     def test_a_batch_exports_under_its_names_and_resumes(self, tmp_path: Path, resources: Resources, settings: DocketSettings) -> None:
