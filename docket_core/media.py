@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import threading
 import warnings
 from pathlib import Path, PurePosixPath
@@ -304,6 +305,12 @@ def _human(n: int) -> str:
     raise AssertionError("unreachable")
 
 
+def _without_file_object(exc: BaseException) -> str:
+    """Pillow's message without the repr of the file object it read (`<_io.BytesIO object at 0x...>`),
+    which changes on every run and may hold a local path."""
+    return re.sub(r"\s*<_io\.[A-Za-z]+ [^>]*>", "", str(exc)).strip() or type(exc).__name__
+
+
 def _invalid(reason: str) -> FileRejected:
     return FileRejected(FileErrorType.INVALID_FILE_CONTENT, reason)
 
@@ -324,7 +331,7 @@ def _check_image(fh: BinaryIO, media_type: str) -> None:
             FileErrorType.FILE_SIZE_LIMIT_EXCEEDED, f"image has too many pixels to decode safely: {exc}"
         ) from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise _invalid(f"not a readable {fmt} image: {exc}") from exc
+        raise _invalid(f"not a readable {fmt} image: {_without_file_object(exc)}") from exc
     with image:
         if fmt == "JPEG":
             # Decode at 1/8 scale: every scan is still read and entropy-decoded (truncation and
@@ -338,7 +345,21 @@ def _check_image(fh: BinaryIO, media_type: str) -> None:
             ) from exc
         except (OSError, SyntaxError, ValueError, EOFError, Warning) as exc:
             # `Warning` is caught as well: a host that turns warnings into errors makes them exceptions here.
-            raise _invalid(f"{fmt} image does not decode: {exc}") from exc
+            raise _invalid(f"{fmt} image does not decode: {_without_file_object(exc)}") from exc
+    if fmt == "PNG" and not _has_png_end(fh):
+        raise _invalid("PNG image is truncated: its IEND chunk is missing (the file was cut short)")
+
+
+_PNG_END = b"IEND\xaeB`\x82"
+
+
+def _has_png_end(fh: BinaryIO) -> bool:
+    """Pillow decodes a PNG cut after its image data; a whole one ends with the IEND chunk (tools
+    sometimes append a few bytes after it, so look at the last 4 KiB)."""
+    fh.seek(0, os.SEEK_END)
+    size = fh.tell()
+    fh.seek(max(0, size - 4096))
+    return _PNG_END in fh.read()
 
 
 def _check_pdf(fh: BinaryIO) -> None:

@@ -306,6 +306,16 @@ class TestInvalidContent:
         with pytest.raises(FileRejected, match=r"JPEG image does not decode: image file is truncated"):
             inspect_file(path, batch_kind="images", settings=SETTINGS)
 
+    @pytest.mark.parametrize("cut", [12, 20])
+    def test_a_png_missing_its_end_chunk_is_invalid_and_one_with_bytes_after_it_is_not(self, tmp_path: Path, cut: int) -> None:
+        whole = image_bytes("image/png")
+        path = tmp_path / "cut.png"
+        path.write_bytes(whole[:-cut])
+        with pytest.raises(FileRejected, match=r"PNG image is truncated: its IEND chunk is missing"):
+            inspect_file(path, batch_kind="images", settings=SETTINGS)
+        path.write_bytes(whole + b"\n")  # some tools append a newline or a signature after IEND
+        assert inspect_file(path, batch_kind="images", settings=SETTINGS) == "image/png"
+
     def test_an_image_header_over_garbage_is_invalid(self, tmp_path: Path) -> None:
         path = tmp_path / "fake.png"
         path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
