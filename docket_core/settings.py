@@ -1,4 +1,9 @@
-"""Runtime settings: one `BaseSettings` with the `DOCKET_` prefix, built where used."""
+"""Runtime settings: one `BaseSettings` with the `DOCKET_` prefix, built where used.
+
+`DocketSettings` holds every knob: its own (stores, staging, jobs, task runners) and, inherited,
+those of queues and extensions (`settings_queues.QueueSettings`) and of notifications and the push
+receiver (`settings_notify.NotifySettings`). `docket settings` prints them all with their values.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,18 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode, SettingsConfigDict
 from typing_extensions import Annotated
+
+from docket_core.settings_notify import NotifySettings
+from docket_core.settings_queues import QueueSettings
 
 __all__ = ["DocketSettings", "MiB", "get_settings"]
 
 MiB = 1024 * 1024
 
 
-class DocketSettings(BaseSettings):
+class DocketSettings(QueueSettings, NotifySettings):
     """Every knob Docket reads from the environment (`DOCKET_*`) or a `.env` file."""
 
     model_config = SettingsConfigDict(env_prefix="DOCKET_", env_file=".env", extra="ignore")

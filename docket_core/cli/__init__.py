@@ -31,6 +31,8 @@ from docket_core.cli import documents, extensions, queues  # noqa: E402 - queues
 app.add_typer(queues.app, name="queues")
 app.add_typer(documents.app, name="documents")
 app.add_typer(extensions.app, name="extensions")
+from docket_core.cli import settings  # noqa: E402
+app.command("settings")(settings.settings_command)
 
 
 def main() -> None:

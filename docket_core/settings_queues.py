@@ -1,0 +1,45 @@
+"""Runtime knobs of queues and extensions (`DOCKET_*`), built where used, never at import.
+
+`DocketSettings` inherits them (one class lists every knob; `docket settings` prints them); queue code
+that needs only these may build this smaller class.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["QueueSettings", "get_queue_settings"]
+
+
+class QueueSettings(BaseSettings):
+    """How extensions run and how queues import and export."""
+
+    model_config = SettingsConfigDict(env_prefix="DOCKET_", env_file=".env", extra="ignore")
+
+    extension_chunk_size: int = Field(
+        default=250, ge=1, le=10_000, description="Documents one extension task handles (one task per extension per chunk)."
+    )
+    webhook_concurrency: int = Field(
+        default=32, ge=1, le=1024, description="Webhook requests one extension task has in flight at once."
+    )
+    extension_workers: int = Field(
+        default=32, ge=1, le=256, description="Threads running extension tasks (a level's extensions run in parallel)."
+    )
+    function_workers: int = Field(default=8, ge=1, le=256, description="Threads calling function extensions.")
+    public_base_url: str = Field(
+        default="http://localhost/docket",
+        description="Where the URLs in extension requests point (Rossum's base_url); Docket serves no API there.",
+    )
+    import_chunk_size: int = Field(default=50, ge=1, le=10_000, description="Documents one capture task handles.")
+    max_document_events: int = Field(
+        default=1000, ge=0, le=1_000_000,
+        description="Most per-document Prefect events one flow run emits; beyond it, one summary event.",
+    )  # fmt: skip
+    export_batch_rows: int = Field(default=20_000, ge=100, le=1_000_000, description="Documents per Parquet row group in exports.")
+    review_timeout: int = Field(default=86_400, ge=1, le=30 * 86_400, description="Seconds a review waits for a person.")
+    review_poll_interval: int = Field(default=5, ge=1, le=600, description="Seconds between checks of a paused review.")
+
+
+def get_queue_settings(**overrides: object) -> QueueSettings:
+    return QueueSettings(**overrides)  # type: ignore[arg-type]
