@@ -14,7 +14,7 @@ from prefect import flow, get_run_logger
 from pydantic import BaseModel, Field
 
 from flows.run_extensions import run_extensions
-from tasks.extensions import plan_extensions
+from tasks.extensions import build_extension_runner, plan_extensions
 from tasks.queues import announce, confirm_documents, edit_document, require_confirmable, set_documents_status
 from tasks.resources import build_task_runner, resolve_resources
 
@@ -42,7 +42,9 @@ def confirm_stage(document_ids: list[int], queues: dict[int, str], resources: An
     for queue_id in sorted(set(queues.values())):
         ids = sorted(doc for doc, q in queues.items() if q == queue_id and doc in document_ids)
         if not plan_extensions(queue_id, "annotation_content.confirm", resources).empty:
-            run = run_extensions(queue_id, "annotation_content.confirm", document_ids=ids, actor=actor)
+            run = run_extensions.with_options(task_runner=build_extension_runner())(
+                queue_id, "annotation_content.confirm", document_ids=ids, actor=actor
+            )
             summary.refused.update({o.document_id: o.run_errors for o in run.outcomes if o.run_errors})
         ready = [doc for doc in ids if doc not in summary.refused]
         if ready:
@@ -85,7 +87,7 @@ def document_action(
         summary = ActionSummary(action=action, moved={c.document_id: c.to_status for c in edited.changes},
                                 updated_datapoints={edited.document_id: edited.updated_datapoints})  # fmt: skip
         if not plan_extensions(edited.queue_id, "annotation_content.updated", resources).empty:
-            run_extensions(
+            run_extensions.with_options(task_runner=build_extension_runner())(
                 edited.queue_id, "annotation_content.updated", document_ids=[edited.document_id],
                 updated_datapoints={edited.document_id: edited.updated_datapoints}, actor=actor,
             )  # fmt: skip

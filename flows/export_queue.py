@@ -3,7 +3,8 @@
 per queue (one, or every queue): finish any export a crash left `claimed` -> claim the ready documents (`exporting`, one transaction)
 -> `export` extensions (subflow): an error message moves a document to `failed_export` -> write one
 Parquet part under `exports/queue=<id>/date=<YYYY-MM-DD>/` (atomic, at a key fixed by the export id)
--> mark `exported` and record the export (one transaction) -> events -> summary.
+-> mark `exported`, record the export and queue subscribers' notifications (one transaction) -> events
+(`docket.notifications.queued` starts their delivery) -> summary.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pydantic import BaseModel, Field
 from docket_core.queues.export import ExportClaim, ExportFilters
 from docket_core.queues.settings import get_queue_settings
 from flows.run_extensions import artifact_key, run_extensions
-from tasks.extensions import plan_extensions
+from tasks.extensions import build_extension_runner, plan_extensions
 from tasks.queues import (
     announce,
     claim_export,
@@ -64,7 +65,9 @@ def _finish(claim: ExportClaim, resources: Any, actor: str) -> dict[str, Any]:
     ids: list[int] = []
     if not plan_extensions(claim.queue_id, "annotation_content.export", resources).empty:
         ids = exporting_ids(claim.export_id, resources)
-        run = run_extensions(claim.queue_id, "annotation_content.export", document_ids=ids, actor=actor)
+        run = run_extensions.with_options(task_runner=build_extension_runner())(
+            claim.queue_id, "annotation_content.export", document_ids=ids, actor=actor
+        )
         reasons = {o.document_id: "; ".join(o.run_errors) for o in run.outcomes if o.run_errors}
         if reasons:
             announce(fail_export(reasons, resources, actor))
@@ -73,8 +76,8 @@ def _finish(claim: ExportClaim, resources: Any, actor: str) -> dict[str, Any]:
         ids = exporting_ids(claim.export_id, resources)
     written = write_export_part(claim, resources)
     result = commit_export(claim, written, resources, actor)
-    if per_document and result["exported"] == len(ids):
-        announce([], exported=[(doc, claim.queue_id, claim.export_id) for doc in ids])
+    exported = [(doc, claim.queue_id, claim.export_id) for doc in ids] if per_document and result["exported"] == len(ids) else []
+    announce([], exported=exported, notified=result["notified"], queue_id=claim.queue_id)
     return result
 
 

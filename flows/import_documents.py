@@ -21,7 +21,7 @@ from docket_core.queues.settings import get_queue_settings
 from docket_core.settings import get_settings
 from flows.document_action import confirm_stage
 from flows.run_extensions import EmailInput, artifact_key, run_extensions
-from tasks.extensions import plan_extensions
+from tasks.extensions import build_extension_runner, plan_extensions
 from tasks.queues import (
     announce,
     auto_confirm_candidates,
@@ -89,7 +89,7 @@ def import_documents(request: ImportRequest, store_block: str | None = None, cat
         intake = read_email(request.email_key or "", resources, settings)
         kept = intake.files
         if not plan_extensions(queue.queue_id, "email.received", resources).empty:
-            run = run_extensions(
+            run = run_extensions.with_options(task_runner=build_extension_runner())(
                 queue.queue_id, "email.received", email=EmailInput(email_id=intake.email_id, files=intake.files, headers=intake.headers, body=intake.body)
             )  # fmt: skip
             kept = run.email_files or []
@@ -123,7 +123,9 @@ def import_documents(request: ImportRequest, store_block: str | None = None, cat
         if plan_extensions(queue.queue_id, "annotation_content.initialize", resources).empty:
             finish_initialize(to_initialize, resources)
         else:
-            run_extensions(queue.queue_id, "annotation_content.initialize", document_ids=to_initialize, actor=request.actor)
+            run_extensions.with_options(task_runner=build_extension_runner())(
+                queue.queue_id, "annotation_content.initialize", document_ids=to_initialize, actor=request.actor
+            )
 
     candidates = auto_confirm_candidates(plan.document_ids, resources)
     summary.blocked = {doc: why for doc, why in candidates.items() if why or not queue.auto_confirm}

@@ -19,7 +19,7 @@ from docket_core.settings import get_settings
 from docket_core.staging.models import IngestRequest, IngestSummary
 from tasks.ingest import ingest_shard, plan_shards, record_shard, summarise_ingest
 from tasks.notifications import report_ingest_failure
-from tasks.resources import build_task_runner, resolve_resources
+from tasks.resources import build_task_runner, passed_as_is, resolve_resources
 
 __all__ = ["ingest_batch"]
 
@@ -88,9 +88,9 @@ def ingest_batch(request: IngestRequest, store_block: str | None = None, catalog
             plan.pending_shards, resources=unmapped(resources), settings=unmapped(settings),
             allow_private_network=request.allow_private_network,
         )  # fmt: skip
-        # `opaque`: hand each shard's outcomes over as they are; Prefect would otherwise walk every
-        # outcome looking for futures, which costs about as much as staging the file.
-        recorded = record_shard.map(plan.pending_shards, [opaque(f) for f in staged], resources=unmapped(resources))
+        # `opaque` (on threads): hand each shard's outcomes over as they are; Prefect would otherwise walk
+        # every outcome looking for futures, which costs about as much as staging the file.
+        recorded = record_shard.map(plan.pending_shards, [passed_as_is(f, opaque) for f in staged], resources=unmapped(resources))
         done = plan.total_shards - len(plan.pending_shards)
         updated = time.monotonic()
         for future in as_completed(recorded):

@@ -22,7 +22,7 @@ from docket_core.queues.models import QueueSpec
 from docket_core.queues.settings import get_queue_settings
 from flows.document_action import ActionSummary, confirm_stage
 from flows.run_extensions import artifact_key, run_extensions
-from tasks.extensions import plan_extensions
+from tasks.extensions import build_extension_runner, plan_extensions
 from tasks.queues import announce, edit_document, load_queue, set_documents_status
 from tasks.resources import build_task_runner, resolve_resources
 
@@ -77,7 +77,9 @@ def review_document(
     details = document_details(resources.catalog(), document_id)
     queue = load_queue(details["queue_id"], resources)
     if not plan_extensions(queue.queue_id, "annotation_content.started", resources).empty:
-        run_extensions(queue.queue_id, "annotation_content.started", document_ids=[document_id], actor=actor)
+        run_extensions.with_options(task_runner=build_extension_runner())(
+            queue.queue_id, "annotation_content.started", document_ids=[document_id], actor=actor
+        )
         details = document_details(resources.catalog(), document_id)
     create_markdown_artifact(key=artifact_key("review", str(document_id)), markdown=_markdown(details), description="What to review")
 
@@ -96,8 +98,9 @@ def review_document(
         edited = edit_document(document_id, changes, [], resources, actor)
         announce(edited.changes)
         if not plan_extensions(queue.queue_id, "annotation_content.updated", resources).empty:
-            run_extensions(queue.queue_id, "annotation_content.updated", document_ids=[document_id],
-                           updated_datapoints={document_id: edited.updated_datapoints}, actor=actor)  # fmt: skip
+            run_extensions.with_options(task_runner=build_extension_runner())(
+                queue.queue_id, "annotation_content.updated", document_ids=[document_id],
+                updated_datapoints={document_id: edited.updated_datapoints}, actor=actor)  # fmt: skip
     decision = given["decision"]
     if decision == "confirm":
         summary = confirm_stage([document_id], {document_id: queue.queue_id}, resources, actor)

@@ -6,6 +6,10 @@ waiting for its own predecessors) -> merge the level -> ... -> the connector, if
 
 Chunks advance independently: a chunk's next level starts once its own level is done. The task graph in
 the Prefect UI is the extension graph, one copy per chunk.
+
+The flows that run it choose its task runner when they call it, from `DOCKET_TASK_RUNNER` as it is
+then: `run_extensions.with_options(task_runner=build_extension_runner())(...)`, threads or Dask. The
+decorator's runner, read at import, serves only a direct call.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from tasks.extensions import (
     save_results,
 )
 from tasks.queues import load_queue
-from tasks.resources import resolve_resources
+from tasks.resources import passed_as_is, resolve_resources
 
 __all__ = ["EmailInput", "ExtensionRunSummary", "graph_markdown", "run_extensions"]
 
@@ -81,6 +85,10 @@ def graph_markdown(plan: ExtensionPlan) -> str:
 def _chunks(ids: list[int], size: int) -> list[list[int]]:
     ordered = sorted(set(ids))
     return [ordered[i : i + size] for i in range(0, len(ordered), size)]
+
+
+def _as_argument(chunk: Chunk) -> Any:
+    return passed_as_is(chunk, quote)
 
 
 @flow(name="run_extensions", task_runner=build_extension_runner(), log_prints=False)
@@ -143,7 +151,7 @@ def run_extensions(
     # Each chunk moves to its next level as soon as its own level is done; the merge between levels is
     # a pure function run here, so no task start-up sits between two levels. Every extension task
     # waits for exactly its run_after predecessors, which draws the extension graph in the Prefect UI.
-    # Chunks go in quoted: Prefect would otherwise walk every node of every document at each submit.
+    # Chunks go in quoted on threads: Prefect would otherwise walk every node of every document at each submit.
     levels = [list(level) for level in plan.levels] + ([[plan.connector]] if plan.connector else [])
     calls: list[list[dict[str, PrefectFuture[Any]]]] = [[] for _ in states]
     where: dict[PrefectFuture[Any], tuple[int, int]] = {}
@@ -157,7 +165,7 @@ def run_extensions(
             return [f for level in calls[n] for p, f in level.items() if p in plan.spec.get(name, ())]
 
         submitted = {
-            name: run_extension.submit(name, quote(states[n]), index + 1, n, resources, settings, wait_for=after(name))
+            name: run_extension.submit(name, _as_argument(states[n]), index + 1, n, resources, settings, wait_for=after(name))
             for name in levels[index]
         }
         calls[n].append(submitted)
@@ -180,7 +188,7 @@ def run_extensions(
             if index + 1 < len(levels):
                 following += start_level(n, index + 1)
             elif email is None:
-                saves.append(save_results.submit(queue_id, quote(states[n]), n, resources, actor, wait_for=list(level_calls.values())))
+                saves.append(save_results.submit(queue_id, _as_argument(states[n]), n, resources, actor, wait_for=list(level_calls.values())))
         watching = following
 
     if email is not None:

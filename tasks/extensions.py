@@ -14,7 +14,7 @@ from typing import Any
 from prefect import task
 from prefect.blocks.system import Secret
 from prefect.cache_policies import NO_CACHE
-from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from pydantic import SecretStr
 
 from docket_core.extensions.config import ExtensionPlan
@@ -26,6 +26,8 @@ from docket_core.queues.registry import get_queue
 from docket_core.queues.runs import DocOutcome, load_chunk, save_chunk
 from docket_core.queues.settings import QueueSettings, get_queue_settings
 from docket_core.resources import Resources
+from docket_core.settings import DocketSettings, get_settings
+from tasks.resources import build_task_runner
 from tasks.retry import retry_unless_bad_input
 
 __all__ = [
@@ -51,9 +53,18 @@ def _function_pool(workers: int) -> ThreadPoolExecutor:
         return _pool
 
 
-def build_extension_runner(settings: QueueSettings | None = None) -> ThreadPoolTaskRunner:
-    """Threads for extension tasks: a level's extensions over every chunk run at once (DOCKET_EXTENSION_WORKERS)."""
-    return ThreadPoolTaskRunner(max_workers=(settings or get_queue_settings()).extension_workers)
+def build_extension_runner(settings: DocketSettings | None = None) -> TaskRunner:
+    """The task runner of the `run_extensions` subflow, as `DOCKET_TASK_RUNNER` names it now.
+
+    `threads`: `DOCKET_EXTENSION_WORKERS` threads, so a level's extensions over every chunk run at once.
+    `dask`: the batch flows' runner (`build_task_runner`): the scheduler at `DOCKET_DASK_ADDRESS`, or a
+    local cluster the subflow run starts and stops. Callers build it when the subflow is about to run
+    (`run_extensions.with_options(task_runner=build_extension_runner())`), not at import.
+    """
+    settings = settings or get_settings()
+    if settings.task_runner == "dask":
+        return build_task_runner(settings)
+    return ThreadPoolTaskRunner(max_workers=settings.extension_workers)
 
 
 @task(name="plan-extensions", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1, retry_condition_fn=retry_unless_bad_input)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from prefect.context import FlowRunContext
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+from prefect.utilities.annotations import BaseAnnotation
 
 from docket_core.errors import InputError
 
 from docket_core.resources import Resources
 from docket_core.settings import DocketSettings, get_settings
 
-__all__ = ["build_task_runner", "resolve_resources"]
+__all__ = ["build_task_runner", "passed_as_is", "resolve_resources"]
 
 
 def resolve_resources(store_block: str | None = None, catalog_block: str | None = None) -> Resources:
@@ -49,3 +53,16 @@ def build_task_runner(settings: DocketSettings | None = None) -> TaskRunner:
         cluster_kwargs={"n_workers": settings.dask_workers, "processes": True, "threads_per_worker": 1,
                         "dashboard_address": None, "host": "127.0.0.1"},  # fmt: skip
     )
+
+
+def passed_as_is(value: Any, annotation: type[BaseAnnotation[Any]]) -> Any:
+    """`annotation(value)` (`quote`, `opaque`) on the thread runner; `value` itself on Dask.
+
+    The annotations spare Prefect a walk through big arguments (every outcome of a shard, every node of
+    a chunk's documents). prefect-dask hands a task a plain 1-tuple for an annotated argument instead
+    (prefect-dask issue 43), and resolves futures by walking its arguments anyway, so there the value
+    goes as it is.
+    """
+    context = FlowRunContext.get()
+    on_threads = context is None or isinstance(context.task_runner, ThreadPoolTaskRunner)
+    return annotation(value) if on_threads else value

@@ -156,3 +156,25 @@ class TestDaskRunner:
         documents = table(resources, "killed", "documents")
         assert len(documents) == FILES and documents["file_name"].is_unique
         assert killed[0] not in {o.pid for o in owners(resources, "killed")}, "the dead worker completed nothing after death"
+
+
+class TestDaskIngest:
+    def test_an_ingest_on_dask_records_every_file_like_one_on_threads(self, tmp_path: Path, pg_env: Path, scheduler: str,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+        from docket_core.staging.models import IngestRequest
+        from docket_core.staging.queries import batch_content
+        from flows.ingest_batch import ingest_batch
+
+        monkeypatch.setenv("DOCKET_SHARD_SIZE", "5")
+        folder = image_folder(tmp_path / "in", 12)
+        (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a jpeg")
+        summaries = {}
+        for batch_id, runner in (("by-threads", build_task_runner(get_settings())), ("by-dask", build_task_runner(dask(dask_address=scheduler)))):
+            request = IngestRequest(batch_id=batch_id, media_kind="images", source_kind="folder", source=str(folder))
+            summaries[batch_id] = ingest_batch.with_options(task_runner=runner)(request=request)
+        assert (summaries["by-dask"].ingested, summaries["by-dask"].failed, summaries["by-dask"].shards) == (12, 1, 3)
+
+        def rows(batch_id: str) -> list[tuple]:
+            return sorted((f["name"], f["status"], f["sha256"], f["error_type"]) for f in batch_content(Resources.from_settings().catalog(), batch_id))
+
+        assert rows("by-dask") == rows("by-threads")
