@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Optional
 
@@ -39,10 +40,20 @@ def run_job(request: JobRequest, *, as_json: bool) -> dict[str, Any]:
 
     if not as_json:
         stderr.print(f"Job [bold]{request.job_id}[/]: workflow {request.workflow_id} over batch {request.batch_id} (starting Prefect)...")
-    with progress_bar(request.job_id or "", "processing", enabled=not as_json):
+    with progress_bar(request.job_id or "", "processing", enabled=not as_json, poll=_polled(request.job_id or "")):
         process_batch.with_options(task_runner=build_task_runner())(job=request)
     _deliver_job_notifications(request.job_id or "", as_json=as_json)
     return _details(request.job_id or "")
+
+
+def _polled(job_id: str) -> Callable[[], tuple[int, int | None]] | None:
+    """On Dask the chunks run in worker processes: the bar asks the catalog instead of listening."""
+    from docket_core.jobs.queries import job_progress
+
+    if get_settings().task_runner != "dask":
+        return None
+    catalog = Resources.from_settings().catalog()
+    return lambda: job_progress(catalog, job_id)
 
 
 def _deliver_job_notifications(job_id: str, *, as_json: bool) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -90,8 +91,18 @@ def guarded(fn: F) -> F:
 
 
 @contextmanager
-def progress_bar(key: str, description: str, *, enabled: bool = True, total: int | None = None) -> Iterator[None]:
-    """A rich progress bar on stderr fed by `docket_core.progress` events for `key` (only on a terminal)."""
+def progress_bar(
+    key: str,
+    description: str,
+    *,
+    enabled: bool = True,
+    total: int | None = None,
+    poll: Callable[[], tuple[int, int | None]] | None = None,
+    every: float = 1.0,
+) -> Iterator[None]:
+    """A rich progress bar on stderr (only on a terminal), fed by `docket_core.progress` events for `key`
+    from this process, or with `poll` by asking every `every` seconds how far the work is (the catalog's
+    counts: work on Dask or on other workers sends no events here)."""
     bar = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -103,9 +114,37 @@ def progress_bar(key: str, description: str, *, enabled: bool = True, total: int
         transient=False,
     )
     task_id = bar.add_task(description, total=total)
-    with bar, live.watching(
-        key,
-        on_advance=lambda n: bar.advance(task_id, n),
-        on_total=lambda t: bar.update(task_id, total=t, completed=0),
-    ):
-        yield
+    if poll is None:
+        with bar, live.watching(
+            key,
+            on_advance=lambda n: bar.advance(task_id, n),
+            on_total=lambda t: bar.update(task_id, total=t, completed=0),
+        ):
+            yield
+        return
+
+    def update() -> None:
+        try:
+            done, known = poll()
+        except DocketError:  # not registered yet: nothing to show
+            return
+        bar.update(task_id, completed=done, total=known if known is not None else total)
+
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(every):
+            update()
+
+    watcher = threading.Thread(target=watch, name=f"docket-progress-{key}", daemon=True)
+    with bar:
+        if not bar.disable:
+            watcher.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            if watcher.is_alive():
+                watcher.join()
+            if not bar.disable:
+                update()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
 from typing import Optional
@@ -13,6 +14,7 @@ from docket_core.cli.output import JsonOption, emit, emit_line, fail, guarded, p
 from docket_core.cli.notifications import deliver_after_flow
 from docket_core.notifications.outbox import check_endpoint_url
 from docket_core.resources import Resources
+from docket_core.settings import get_settings
 from docket_core.staging.models import IngestRequest, IngestSummary
 
 app = typer.Typer(
@@ -46,12 +48,22 @@ def run_ingest(request: IngestRequest, *, as_json: bool) -> IngestSummary:
     if not as_json:
         stderr.print(f"Ingest [bold]{request.ingest_id}[/] into batch [bold]{request.batch_id}[/] (starting Prefect)...")
     try:
-        with progress_bar(request.ingest_id, "staging", enabled=not as_json):
+        with progress_bar(request.ingest_id, "staging", enabled=not as_json, poll=_polled(request.ingest_id)):
             summary = ingest_batch.with_options(task_runner=build_task_runner())(request=request)
     finally:
         if request.notifications_url:  # what the ingest queued goes out now; retries later
             deliver_after_flow(as_json=as_json)
     return summary
+
+
+def _polled(ingest_id: str) -> Callable[[], tuple[int, int | None]] | None:
+    """On Dask the shards run in worker processes: the bar asks the catalog instead of listening."""
+    from docket_core.staging.queries import ingest_progress
+
+    if get_settings().task_runner != "dask":
+        return None
+    catalog = Resources.from_settings().catalog()
+    return lambda: ingest_progress(catalog, ingest_id)
 
 
 def _print_summary(summary: IngestSummary, as_json: bool) -> None:

@@ -67,3 +67,16 @@ def list_jobs(catalog: Catalog, *, batch_id: str | None = None) -> list[dict[str
         if batch_id:
             query = query.where(jobs.c.batch_id == batch_id)
         return [_details(conn, job) for job in conn.execute(query).all()]
+
+
+def job_progress(catalog: Catalog, job_id: str) -> tuple[int, int | None]:
+    """Files of the job's finished chunks, and its files in all (None before it is planned): what a
+    progress bar shows when the work runs in other processes (Dask workers, other Prefect workers)."""
+    with catalog.read() as conn:
+        total = conn.execute(sa.select(jobs.c.files_total).where(jobs.c.job_id == job_id)).scalar()
+        done = conn.execute(
+            sa.select(sa.func.coalesce(sa.func.sum(job_chunks.c.file_count), 0)).where(
+                job_chunks.c.job_id == job_id, job_chunks.c.status == "done"
+            )
+        ).scalar_one()
+    return int(done), (int(total) if total else None)

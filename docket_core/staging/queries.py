@@ -154,3 +154,16 @@ def batch_content(
         if len(rows) < page:
             return
         after = rows[-1].name
+
+
+def ingest_progress(catalog: Catalog, ingest_id: str) -> tuple[int, int | None]:
+    """Files of the ingest's recorded shards, and its files in all (None before it is planned): what a
+    progress bar shows when the shards run in other processes."""
+    with catalog.read() as conn:
+        done, total = conn.execute(
+            sa.select(
+                sa.func.coalesce(sa.func.sum(sa.case((shards.c.status == "done", shards.c.item_count), else_=0)), 0),
+                sa.func.coalesce(sa.func.sum(shards.c.item_count), 0),
+            ).where(shards.c.ingest_id == ingest_id)
+        ).one()
+    return int(done), (int(total) if total else None)
