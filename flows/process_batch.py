@@ -55,6 +55,7 @@ def _summary(d: dict[str, Any]) -> str:
 def process_batch(
     job: JobRequest, store_block: str | None = None, catalog_block: str | None = None, ingest_id: str | None = None,
     fanout: int | None = None,
+    take_over_export: bool = False,
 ) -> dict[str, Any]:
     """Run a workflow over every ingested file of a batch; results land as Parquet in an output batch.
 
@@ -69,6 +70,8 @@ def process_batch(
             job id is derived from it and its notification URL is used.
         fanout: start this many runs of the `process-chunks` deployment to share the chunks with
             (other Prefect workers); default DOCKET_JOB_FANOUT; 0 processes every chunk in this run.
+        take_over_export: export the job even though another run started exporting it (that run died:
+            the job stays `running` at stage `export`). Without it this run leaves the export to that run.
     """
     logger = get_run_logger()
     settings = get_settings()
@@ -76,7 +79,7 @@ def process_batch(
     if ingest_id:
         job = job_for_ingest(job, ingest_id, resources)
 
-    plan = start_job(job, resources, settings, str(flow_run.id) if flow_run.id else None)
+    plan = start_job(job, resources, settings, str(flow_run.id) if flow_run.id else None, take_over_export)
     logger.info("Job %s: %d files in %d chunks, %d chunks to do", plan.job_id, plan.total_files, plan.total_chunks, len(plan.pending_chunks))
     progress.set_total(plan.job_id, plan.pending_files)
 

@@ -26,11 +26,13 @@ def load_workflow(workflow_id: str, settings: DocketSettings) -> Workflow:
 
 
 @task(name="start-job", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2, retry_condition_fn=retry_unless_bad_input)
-def start_job(request: JobRequest, resources: Resources, settings: DocketSettings, flow_run_id: str | None) -> JobPlan:
+def start_job(
+    request: JobRequest, resources: Resources, settings: DocketSettings, flow_run_id: str | None, take_over_export: bool = False
+) -> JobPlan:
     """Register the job (or find it) and split its batch into chunks once."""
     workflow = load_workflow(request.workflow_id, settings)
     job_id = register_job(request, workflow, resources)
-    return _start_job(job_id, resources, settings, flow_run_id=flow_run_id)
+    return _start_job(job_id, resources, settings, flow_run_id=flow_run_id, take_over_export=take_over_export)
 
 
 @task(name="process-chunk", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5,

@@ -33,7 +33,7 @@ def _details(job_id: str) -> dict[str, Any]:
     return job_details(resources.catalog(), job_id, store_uri=resources.store().uri)
 
 
-def run_job(request: JobRequest, *, as_json: bool) -> dict[str, Any]:
+def run_job(request: JobRequest, *, as_json: bool, take_over_export: bool = False) -> dict[str, Any]:
     """Run the `process_batch` flow in this process and return the job's details."""
     from flows.process_batch import process_batch
     from tasks.resources import build_task_runner
@@ -41,7 +41,7 @@ def run_job(request: JobRequest, *, as_json: bool) -> dict[str, Any]:
     if not as_json:
         stderr.print(f"Job [bold]{request.job_id}[/]: workflow {request.workflow_id} over batch {request.batch_id} (starting Prefect)...")
     with progress_bar(request.job_id or "", "processing", enabled=not as_json, poll=_polled(request.job_id or "")):
-        process_batch.with_options(task_runner=build_task_runner())(job=request)
+        process_batch.with_options(task_runner=build_task_runner())(job=request, take_over_export=take_over_export)
     _deliver_job_notifications(request.job_id or "", as_json=as_json)
     return _details(request.job_id or "")
 
@@ -202,12 +202,24 @@ def abort_job(job_id: str = typer.Option(..., "--job-id", "-j", help="The job.")
 
 @app.command("restart-job")
 @guarded
-def restart_job(job_id: str = typer.Option(..., "--job-id", "-j", help="The job."), as_json: bool = JsonOption) -> None:
-    """Run a job again: only files without a result are processed (after a crash, abort or failure)."""
+def restart_job(
+    job_id: str = typer.Option(..., "--job-id", "-j", help="The job."),
+    take_over_export: bool = typer.Option(False, "--take-over-export",
+                                          help="Export it again although another run began exporting it (that run died)."),  # fmt: skip
+    as_json: bool = JsonOption,
+) -> None:
+    """Run a job again: only files without a result are processed (after a crash, abort or failure).
+
+    A job another run is exporting is left to that run; if that run died mid-export (the job stays
+    running at stage export), add --take-over-export.
+    """
     details = _details(job_id)
     request = JobRequest(batch_id=details["batch_id"], workflow_id=details["workflow_id"], job_id=job_id,
                          max_failure_rate=details["max_failure_rate"])  # fmt: skip
-    details = run_job(request, as_json=as_json)
+    details = run_job(request, as_json=as_json, take_over_export=take_over_export)
     _print(details, as_json)
+    if (details["state"], details.get("stage")) == ("running", "export"):
+        stderr.print(f"Job {job_id} is being exported by another run (flow run {details.get('flow_run_id')}); if that run "
+                     f"died, run `docket jobs restart-job --job-id {job_id} --take-over-export`.")  # fmt: skip
     if details["state"] != "succeeded":
         raise typer.Exit(1)

@@ -89,17 +89,23 @@ def _plan(conn: sa.Connection, job_id: str, *, finished: bool) -> JobPlan:
     )
 
 
-def start_job(job_id: str, resources: Resources, settings: DocketSettings, *, flow_run_id: str | None = None) -> JobPlan:
+def start_job(
+    job_id: str, resources: Resources, settings: DocketSettings, *, flow_run_id: str | None = None, take_over_export: bool = False
+) -> JobPlan:
     """Split the batch's ingested files into chunks (first start only) and mark the job running.
 
     A job that failed, was aborted or whose process died is started again the same way: only the
-    chunks without a result are still pending, so nothing is processed twice.
+    chunks without a result are still pending, so nothing is processed twice. A job another run is
+    exporting (running, stage `export`) is left to that run: this one gets nothing to do, so the
+    output is not written twice. If that run died mid-export, `take_over_export` starts it again.
     """
     catalog = resources.catalog()
     with catalog.begin() as conn:
         job = conn.execute(sa.select(jobs).where(jobs.c.job_id == job_id)).one()
         if job.state == "succeeded":
             return _plan(conn, job_id, finished=True)
+        if job.state == "running" and job.stage == "export" and not take_over_export:
+            return _plan(conn, job_id, finished=False)
         planned = conn.execute(sa.select(sa.func.count()).where(job_chunks.c.job_id == job_id)).scalar_one()
         if not planned:
             names = conn.execute(

@@ -130,6 +130,24 @@ class TestClaiming:
         with ThreadPoolExecutor(2) as pool:
             assert sorted(pool.map(lambda _: leases.claim_finish(resources.catalog(), job_id), range(2))) == [False, True]
 
+    def test_a_restart_while_another_run_exports_leaves_the_export_to_it_unless_told_to_take_over(
+        self, tmp_path: Path, resources: Resources, settings: DocketSettings
+    ) -> None:
+        job_id, chunks, workflow = started_job(tmp_path, resources, settings, 2)
+        for chunk_id in chunks:
+            process_chunk(chunk_id, workflow, resources, settings)
+        assert leases.claim_finish(resources.catalog(), job_id)  # the first run is now exporting
+        again = start_job(job_id, resources, settings, flow_run_id="second-run")
+        assert (again.pending_chunks, again.finished) == ([], False)
+        assert not leases.claim_finish(resources.catalog(), job_id), "the second run must not export it too"
+        details = job_details(resources.catalog(), job_id)
+        assert (details["state"], details["stage"]) == ("running", "export") and details["flow_run_id"] != "second-run"
+        # the first run died mid-export: a restart told to take over exports it once
+        start_job(job_id, resources, settings, flow_run_id="third-run", take_over_export=True)
+        assert leases.claim_finish(resources.catalog(), job_id)
+        assert finish_job(job_id, workflow, resources)["state"] == "succeeded"
+        assert len(read_documents(resources, job_id)) == 2
+
 
 class TestDuplicates:
     def test_two_calls_for_one_chunk_at_once_process_each_file_once_and_count_it_once(
