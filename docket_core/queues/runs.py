@@ -81,6 +81,18 @@ def email_chunk(queue: QueueSpec, email_id: str, files: list[dict[str, Any]], he
     )
 
 
+def _landed_before(conn: sa.Connection, missed: list[DocState]) -> set[int]:
+    """Of the documents this save did not write, those that hold exactly its content one revision on:
+    the same save ran before (a task Dask or Prefect ran twice), so for them it did land."""
+    if not missed:
+        return set()
+    now = {r.document_id: r for r in load_documents(conn, [d.document_id for d in missed])}
+    return {
+        d.document_id for d in missed
+        if (row := now.get(d.document_id)) is not None and row.revision == d.revision + 1 and row.content == d.content
+    }  # fmt: skip
+
+
 def save_chunk(conn: sa.Connection, queue: QueueSpec, chunk: Chunk, *, actor: str) -> list[DocOutcome]:
     """Write what the run did to each document of the chunk; return each document's outcome."""
     docs = [s for s in chunk.subjects if isinstance(s, DocState)]
@@ -102,6 +114,7 @@ def save_chunk(conn: sa.Connection, queue: QueueSpec, chunk: Chunk, *, actor: st
     extra = {"initialized_at": utcnow()} if chunk.event == "annotation_content.initialize" else None
     written = write_contents(conn, writes, actor=actor, extra=extra)
     by_id = {d.document_id: d for d in docs}
+    written |= _landed_before(conn, [by_id[w.document_id] for w in writes if w.document_id not in written])
     outcomes = []
     for w in writes:
         doc, row, saved = by_id[w.document_id], rows[w.document_id], w.document_id in written

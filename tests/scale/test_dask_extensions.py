@@ -261,9 +261,9 @@ class TestSavedTwice:
         again = save_results.fn("invoices", chunk, 2, resources, "twice")  # a retry after the first commit
 
         assert [o.document_id for o in first] == [o.document_id for o in second] == ids
-        assert [a.saved + b.saved for a, b in zip(first, second)] == [1] * len(ids), "each document written by one of the two"
-        assert [o.saved for o in again] == [False] * len(ids)
-        assert [o.blocking for o in again] == [a.blocking if a.saved else b.blocking for a, b in zip(first, second)]
+        # written once, and every run of the same save reports it saved, with the same blocking reasons
+        assert [o.saved for o in first + second + again] == [True] * 3 * len(ids)
+        assert [o.blocking for o in first] == [o.blocking for o in second] == [o.blocking for o in again]
         assert {doc: state(resources, doc) for doc in ids} == after
         assert history() == rows_before, "saving content moves no status and records no history"
         for doc, subject in zip(ids, chunk.subjects):
