@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -78,3 +79,22 @@ def file_server(files: dict[str, bytes]) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+class LoopbackServer(ThreadingHTTPServer):
+    """A threading HTTP server on 127.0.0.1 at a free port, for tests that need real sockets; clients
+    hanging up early (a size cap, a deadline) are expected, not logged as server errors."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(("127.0.0.1", 0), handler)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]

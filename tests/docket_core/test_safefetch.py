@@ -3,12 +3,11 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -30,6 +29,7 @@ from docket_core.safefetch import (
     resolve_checked,
 )
 from docket_core.settings import DocketSettings
+from tests.helpers import LoopbackServer
 
 SECRET = "X-Amz-Signature=topsecret"
 STRICT = URLPolicy()
@@ -40,27 +40,15 @@ LOOPBACK_ONLY = URLPolicy(allowed_hosts=frozenset({"127.0.0.1"}))
 # --- a real HTTP server on loopback -------------------------------------------------------------
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128  # the concurrency test opens 20 connections at once
-
+class _Server(LoopbackServer):
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler)  # 128 queued connections: the concurrency test opens 20 at once
         self.release = threading.Event()  # set at teardown, so slow handlers end at once
         self.lock = threading.Lock()
         self.paths: list[str] = []
         self.hosts: list[str | None] = []
         self.in_flight = 0
         self.max_in_flight = 0
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        # The client hanging up early (size cap, deadline) is expected here, not a server bug.
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 class _Handler(BaseHTTPRequestHandler):

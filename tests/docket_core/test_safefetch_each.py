@@ -5,13 +5,12 @@ from __future__ import annotations
 import hashlib
 import random
 import socket
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -19,6 +18,7 @@ import pytest
 
 from docket_core.errors import FileErrorType
 from docket_core.safefetch import FetchJob, FetchOutcome, URLPolicy, fetch_each
+from tests.helpers import LoopbackServer
 
 LOOPBACK_ONLY = URLPolicy(allowed_hosts=frozenset({"127.0.0.1"}))
 
@@ -34,24 +34,12 @@ def sha256(data: bytes) -> str:
 # --- a real HTTP server on loopback -------------------------------------------------------------
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 64
-
+class _Server(LoopbackServer):
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler)
         self.bodies: dict[str, bytes] = {}
         self.lock = threading.Lock()
         self.paths: list[str] = []
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        # The client hanging up early (size cap) is expected here, not a server bug.
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 class _Handler(BaseHTTPRequestHandler):

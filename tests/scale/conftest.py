@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,3 +16,13 @@ def pg_env(tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("DOCKET_CATALOG_URL", postgres_url)
     monkeypatch.setenv("DOCKET_STORE_URL", str(home / "store"))
     return home
+
+
+@pytest.fixture(scope="module")
+def trace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Where traced steps and extensions record which process ran them (`DOCKET_TEST_TRACE`), set before
+    any Dask worker starts so the workers inherit it."""
+    folder = tmp_path_factory.mktemp("trace")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DOCKET_TEST_TRACE", str(folder))
+        yield folder

@@ -36,15 +36,6 @@ VOLATILE = ["job_id", "processed_at"]  # differ between two jobs by design
 
 
 @pytest.fixture(scope="module")
-def trace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Where every process records the files it processed (set before any Dask worker starts)."""
-    folder = tmp_path_factory.mktemp("trace")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DOCKET_TEST_TRACE", str(folder))
-        yield folder
-
-
-@pytest.fixture(scope="module")
 def scheduler(trace: Path) -> Iterator[str]:
     """A local Dask cluster of three worker processes, shared by the tests that use it by address."""
     from distributed import LocalCluster

@@ -118,15 +118,6 @@ def traces(folder: Path) -> list[tuple[int, str]]:
 
 
 @pytest.fixture(scope="module")
-def trace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Where `traced` records its calls, set before any Dask worker starts so the workers inherit it."""
-    folder = tmp_path_factory.mktemp("trace")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DOCKET_TEST_TRACE", str(folder))
-        yield folder
-
-
-@pytest.fixture(scope="module")
 def cluster(trace: Path) -> Iterator[tuple[str, set[int]]]:
     """A local Dask cluster of two worker processes: its address and the workers' pids."""
     from distributed import Client, LocalCluster
