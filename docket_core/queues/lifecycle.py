@@ -157,11 +157,12 @@ def _change(
     notify_any = notify.wants(to)
     found: list[sa.Row] = []
     if collect or strict or postgres or notify_any:
-        columns = [documents.c.document_id, documents.c.queue_id, documents.c.status, documents.c.file_name]
-        query = sa.select(*columns).where(where).order_by(documents.c.document_id)
+        # strict: every selected document, to name one that cannot move; else only those that can
+        selected = where if strict else sa.and_(where, documents.c.status.in_(sorted(allowed)))
+        query = sa.select(documents.c.document_id, documents.c.queue_id, documents.c.status, documents.c.file_name)
+        query = query.where(selected).order_by(documents.c.document_id)
         if postgres:  # lock what may move, in a fixed order: overlapping moves wait instead of both recording
-            query = sa.select(*columns).where(where if strict else sa.and_(where, documents.c.status.in_(sorted(allowed))))
-            query = query.order_by(documents.c.document_id).with_for_update()
+            query = query.with_for_update()
         found = list(conn.execute(query))
     if strict:
         if ids is not None:
