@@ -199,7 +199,9 @@ def subscribe(
     try:
         subscription = QueueSubscription(url=url, events=tuple(event), statuses=tuple(status))  # type: ignore[arg-type]
     except ValidationError as e:
-        raise InputError("; ".join(f"--{'.'.join(str(p) for p in x['loc'])}: {x['msg']}" for x in e.errors())) from e
+        options = {"url": "--url", "events": "--event", "statuses": "--status"}
+        raise InputError("; ".join(f"{options.get(str(x['loc'][0]), x['loc'][0])}: {x['msg'].removeprefix('Value error, ')}"
+                                   for x in e.errors())) from e  # fmt: skip
     with Resources.from_settings().catalog().begin() as conn:
         get_queue(conn, queue_id)
         created = save(conn, queue_id, subscription, source="cli")

@@ -63,6 +63,16 @@ class TestQueues:
         code, _, err = run("queues", "create", "--queue", "r", "--schema", str(schema))
         assert code == 2 and "Input should be 'string', 'number', 'date', 'enum' or 'multivalue'" in err
 
+    def test_a_bad_subscription_names_the_option_and_what_it_accepts(self, docket_env: Path) -> None:
+        ok("queues", "create", "--queue", "invoices", "--workflow", "invoice-capture")
+        code, _, err = run("queues", "subscribe", "--queue", "invoices", "--url", "https://erp.example.com/h", "--event", "ready")
+        assert code == 2 and "--event: Input should be 'status-changed' or 'exported'" in err
+        code, _, err = run("queues", "subscribe", "--queue", "invoices", "--url", "ftp://erp.example.com/h")
+        assert code == 2 and "--url: notification URL refused: expected an http or https URL, got scheme 'ftp'" in err
+        code, _, err = run("queues", "subscribe", "--queue", "ghost", "--url", "https://erp.example.com/h")
+        assert code == 2 and "no queue 'ghost'" in err
+        assert ok("queues", "subscriptions") == []
+
     def test_an_unknown_queue_says_how_to_list_them(self, docket_env: Path) -> None:
         code, _, err = run("queues", "show", "--queue", "ghost")
         assert code == 2 and "no queue 'ghost'; `docket queues list`" in err
