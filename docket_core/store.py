@@ -22,7 +22,7 @@ from typing import IO, Any
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
-__all__ = ["Store", "blob_key", "open_store"]
+__all__ = ["Store", "blob_key", "local_blob", "open_store"]
 
 # Temporary names must not collide between threads, processes, and machines sharing a store folder:
 # a random prefix per import, the process id (forks keep the prefix) and a counter. Cheaper than a
@@ -161,3 +161,19 @@ def _create(path: str, folder: str) -> IO[bytes]:
 
 def open_store(url: str, **storage_options: Any) -> Store:
     return Store(url, **storage_options)
+
+
+@contextmanager
+def local_blob(store: Store, sha256: str) -> Iterator[Path]:
+    """A local path holding the blob: the stored file itself on a local store, else a temporary copy
+    (for steps whose libraries want a file name)."""
+    key = blob_key(sha256)
+    if store.is_local:
+        yield Path(store.path(key))
+        return
+    with tempfile.NamedTemporaryFile(prefix="docket-blob-") as tmp:
+        with store.open(key) as src:
+            while chunk := src.read(1024 * 1024):
+                tmp.write(chunk)
+        tmp.flush()
+        yield Path(tmp.name)

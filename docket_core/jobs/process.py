@@ -11,7 +11,6 @@ never work on the same chunk at once, and a dead worker's chunk is taken over.
 from __future__ import annotations
 
 import logging
-import tempfile
 import threading
 import weakref
 from collections import Counter
@@ -31,7 +30,7 @@ from docket_core.outputs import FileResult, PartWriter
 from docket_core.progress import advance
 from docket_core.resources import Resources
 from docket_core.settings import DocketSettings
-from docket_core.store import Store, blob_key
+from docket_core.store import local_blob
 from docket_core.workflows.model import FileContext, Message
 from docket_core.workflows.registry import Step, Workflow
 
@@ -95,21 +94,6 @@ def _mapper(workers: int) -> Iterator[Callable[[Callable[[str], FileResult], Ite
         return
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="docket-job") as pool:
         yield pool.map
-
-
-@contextmanager
-def _local_copy(store: Store, sha256: str) -> Iterator[Path]:
-    """A local path holding the blob: the stored file itself on a local store, else a temporary copy."""
-    key = blob_key(sha256)
-    if store.is_local:
-        yield Path(store.path(key))
-        return
-    with tempfile.NamedTemporaryFile(prefix="docket-blob-") as tmp:
-        with store.open(key) as src:
-            while chunk := src.read(1024 * 1024):
-                tmp.write(chunk)
-        tmp.flush()
-        yield Path(tmp.name)
 
 
 def process_chunk(chunk_id: str, workflow: Workflow, resources: Resources, settings: DocketSettings) -> ChunkSummary:
@@ -184,7 +168,7 @@ def _process(lease: leases.Lease, heartbeat: leases.Heartbeat, workflow: Workflo
             if row is None or row.sha256 is None:
                 return FileResult(name, None, None, "failed", error_type=FileErrorType.PROCESSING_ERROR,
                                   error_reason=f"file {name!r} is no longer in batch {job.batch_id!r}")  # fmt: skip
-            with _local_copy(store, row.sha256) as path:
+            with local_blob(store, row.sha256) as path:
                 return run_file(workflow, path, name, row.media_type, row.sha256)
         finally:
             advance(job.job_id)

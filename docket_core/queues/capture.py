@@ -8,12 +8,9 @@ documents is captured on a few threads and written in one transaction; documents
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,7 +27,7 @@ from docket_core.queues.models import QueueSpec
 from docket_core.queues.registry import get_queue
 from docket_core.resources import Resources
 from docket_core.settings import DocketSettings
-from docket_core.store import Store, blob_key
+from docket_core.store import local_blob
 from docket_core.workflows.model import Message
 from docket_core.workflows.registry import Workflow, get_workflow, load_workflows
 
@@ -98,20 +95,6 @@ def queue_workflow(queue: QueueSpec, settings: DocketSettings) -> Workflow:
     return get_workflow(queue.workflow_id, load_workflows(settings.workflow_paths, settings.workflow_modules))
 
 
-@contextmanager
-def _local_copy(store: Store, sha256: str) -> Iterator[Path]:
-    key = blob_key(sha256)
-    if store.is_local:
-        yield Path(store.path(key))
-        return
-    with tempfile.NamedTemporaryFile(prefix="docket-doc-") as tmp:
-        with store.open(key) as src:
-            while chunk := src.read(1024 * 1024):
-                tmp.write(chunk)
-        tmp.flush()
-        yield Path(tmp.name)
-
-
 def capture_chunk(document_ids: list[int], queue_id: str, resources: Resources, settings: DocketSettings, *, actor: str) -> CaptureSummary:
     """Run the queue's workflow over these documents (those still `importing`) and move them to `to_review`."""
     catalog, store = resources.catalog(), resources.store()
@@ -129,7 +112,7 @@ def capture_chunk(document_ids: list[int], queue_id: str, resources: Resources, 
     def one(row: sa.Row) -> FileResult:
         if row.sha256 is None:
             return FileResult(row.file_name, row.media_type, None, "failed", error_reason="the document has no stored file")
-        with _local_copy(store, row.sha256) as path:
+        with local_blob(store, row.sha256) as path:
             return run_file(workflow, path, row.file_name, row.media_type, row.sha256)
 
     with ThreadPoolExecutor(max_workers=settings.file_workers, thread_name_prefix="docket-capture") as pool:

@@ -47,3 +47,21 @@ class TestAtomicWrites:
         assert memory_store.read_bytes("objects/x") == b"x" * 10
         assert memory_store.read_bytes("parts/p1") == b"abc"
         assert memory_store.list("parts") == ["parts/p1"]
+
+
+class TestLocalBlob:
+    @pytest.mark.parametrize("where", ["folder", "memory"])
+    def test_a_blob_is_a_readable_local_file_wherever_the_store_is(self, store: Store, where: str) -> None:
+        import hashlib
+        import uuid
+
+        from docket_core.store import local_blob
+
+        target = store if where == "folder" else Store(f"memory://docket-test-{uuid.uuid4().hex}")
+        data = b"%PDF-1.7 not really" * 1000
+        digest = hashlib.sha256(data).hexdigest()
+        target.put_bytes(blob_key(digest), data)
+        with local_blob(target, digest) as path:
+            assert path.read_bytes() == data
+            kept = path
+        assert kept.exists() == (where == "folder")  # a temporary copy is gone afterwards; the stored file stays
