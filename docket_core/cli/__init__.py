@@ -11,7 +11,9 @@ __all__ = ["app", "main"]
 app = typer.Typer(
     name="docket",
     help="Docket: stage documents and images into batches, run workflows over them, and land the results "
-    "as Parquet. Every long piece of work is a Prefect flow run you can watch in the Prefect UI.",
+    "as Parquet; review captured documents in queues with ordered extensions, export them, and be told by "
+    "signed webhooks. Every long piece of work is a Prefect flow run you can watch in the Prefect UI. "
+    "Start with `docket demo`; `docket settings` lists every DOCKET_* setting.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )

@@ -53,7 +53,7 @@ def _show_rows(details: dict) -> None:
 def demo(
     workdir: Path = typer.Option(None, "--workdir", help="Where to generate the samples (default: <DOCKET_HOME>/demo)."),
 ) -> None:
-    """Stage generated samples, run the image and invoice workflows over them, and show the Parquet.
+    """Stage generated samples, run the image and invoice workflows, then the invoices through a queue to an export.
 
     Safe to run again: the same ingest ids resume or do nothing.
     """
