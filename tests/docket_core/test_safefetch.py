@@ -29,7 +29,7 @@ from docket_core.safefetch import (
     resolve_checked,
 )
 from docket_core.settings import DocketSettings
-from tests.helpers import LoopbackServer
+from tests.helpers import LoopbackServer, serving
 
 SECRET = "X-Amz-Signature=topsecret"
 STRICT = URLPolicy()
@@ -112,15 +112,8 @@ class _Handler(BaseHTTPRequestHandler):
 @pytest.fixture
 def server() -> Iterator[_Server]:
     srv = _Server()
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with serving(srv, on_stop=srv.release.set):
         yield srv
-    finally:
-        srv.release.set()
-        srv.shutdown()
-        srv.server_close()
-        thread.join()
 
 
 # --- DNS, which is outside the machine, answered by the test -----------------------------------

@@ -18,7 +18,7 @@ import pytest
 
 from docket_core.errors import FileErrorType
 from docket_core.safefetch import FetchJob, FetchOutcome, URLPolicy, fetch_each
-from tests.helpers import LoopbackServer
+from tests.helpers import LoopbackServer, serving
 
 LOOPBACK_ONLY = URLPolicy(allowed_hosts=frozenset({"127.0.0.1"}))
 
@@ -79,15 +79,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server() -> Iterator[_Server]:
-    srv = _Server()
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with serving(_Server()) as srv:
         yield srv
-    finally:
-        srv.shutdown()
-        srv.server_close()
-        thread.join()
 
 
 @pytest.fixture
