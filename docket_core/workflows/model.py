@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 __all__ = [
     "BatchStepFn",
+    "Evidence",
     "FieldType",
     "FileContext",
     "Message",
@@ -50,10 +51,27 @@ class FileContext:
     datapoints: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """Where a captured value was read: what a reviewer's box and a queue's automation rest on.
+
+    `page` counts from 1 (as Rossum's datapoints do); `box` is `(x0, y0, x1, y1)` relative to the
+    page, each in [0, 1] with the origin top left; `text` is the text the value was parsed from;
+    `confidence` in [0, 1] is the engine's belief that the value is right.
+    """
+
+    page: int
+    box: tuple[float, float, float, float]
+    text: str
+    confidence: float
+
+
 @dataclass
 class StepOutput:
     datapoints: dict[str, Any] = field(default_factory=dict)
     messages: list[Message] = field(default_factory=list)
+    evidence: dict[str, Evidence] = field(default_factory=dict)
+    """Per `schema_id` of `datapoints`: where its value came from (absent when unknown)."""
 
 
 StepFn = Callable[[FileContext], StepOutput]
