@@ -142,14 +142,12 @@ class _ReceiverThread:
     def __init__(self, host: str, port: int) -> None:
         import uvicorn
 
-        from docket_core.notifications.settings import get_notify_settings
-        from docket_core.receiver import create_app
         from docket_core.resources import Resources
+        from docket_core.server.app import ServerContext, build_app
         from docket_core.settings import get_settings
 
         settings = get_settings()
-        app = create_app(resources=Resources.from_settings(settings), settings=get_notify_settings(),
-                         docket_settings=settings, emit=emit_ingest_requested)  # fmt: skip
+        app = build_app(ServerContext(Resources.from_settings(settings), settings, emit_ingest_requested))
         self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
         self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign] - the main thread owns signals
         self.thread = threading.Thread(target=self.server.run, name="docket-receiver", daemon=True)
@@ -242,7 +240,7 @@ def receiver(host: str = _HOST, port: Optional[int] = _PORT) -> None:
     import uvicorn
 
     from docket_core.notifications.settings import get_notify_settings
-    from docket_core.receiver import create_app
+    from docket_core.server.receiver import create_app
     from docket_core.resources import Resources
     from docket_core.settings import get_settings
 
