@@ -92,6 +92,17 @@ class DocketSettings(QueueSettings, NotifySettings):
         description="How long a chunk stays leased to a worker that stops renewing it (it renews every third of this).",
     )  # fmt: skip
 
+    prefect_server: Literal["auto", "ephemeral"] = Field(
+        default="auto",
+        description="Without PREFECT_API_URL: `auto` starts one local Prefect server in the background (under "
+        "<home>/prefect, on loopback) and every later command and `docket serve` reuse it; `ephemeral` gives each "
+        "process Prefect's own short-lived API (10-20 s to start each time).",
+    )
+    prefect_port: int = Field(
+        default=4200, ge=1, le=65535,
+        description="Port of the local Prefect server (a free one is taken when it is busy).",
+    )  # fmt: skip
+
     @field_validator("allowed_url_hosts", mode="before")
     @classmethod
     def _split_hosts(cls, value: object) -> object:

@@ -19,6 +19,10 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.pop("PREFECT_API_URL", None)
 for _key in [k for k in os.environ if k.startswith("DOCKET_") and k not in ("DOCKET_SAMPLE_DATA", "DOCKET_TEST_POSTGRES_URL")]:
     del os.environ[_key]
+# In-process commands use the session's Prefect harness, and subprocesses that are given no
+# PREFECT_API_URL their own ephemeral API: no test leaves a background Prefect server behind
+# (tests/cli/test_prefect_server.py turns the shared local server on for its own processes).
+os.environ["DOCKET_PREFECT_SERVER"] = "ephemeral"
 
 import pytest  # noqa: E402
 import sqlalchemy as sa  # noqa: E402

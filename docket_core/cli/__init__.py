@@ -35,6 +35,8 @@ app.add_typer(documents.app, name="documents")
 app.add_typer(extensions.app, name="extensions")
 from docket_core.cli import settings  # noqa: E402
 app.command("settings")(settings.settings_command)
+from docket_core.cli import server  # noqa: E402 - the shared local Prefect server
+app.add_typer(server.app, name="server")
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ from typing import Any, Optional
 import typer
 
 from docket_core.cli.output import JsonOption, emit, guarded, stderr, stdout, table
+from docket_core.cli.prefect_server import attach_prefect
 from docket_core.cli.queues import default_actor, print_import, run_import, stage_email
 from docket_core.errors import InputError
 from docket_core.resources import Resources
@@ -138,6 +139,7 @@ def show(document_id: int = _ID, as_json: bool = JsonOption) -> None:
 
 
 def _action(action: str, ids: list[int], *, as_json: bool, **kwargs: Any) -> Any:
+    attach_prefect()  # before Prefect loads: the shared local server, not a new ephemeral API
     from flows.document_action import document_action
 
     from docket_core.cli.notifications import delivering_new

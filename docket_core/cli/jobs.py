@@ -12,6 +12,7 @@ from typing import Any, Optional
 import typer
 
 from docket_core.cli.output import JsonOption, emit, guarded, progress_bar, stderr, stdout, table
+from docket_core.cli.prefect_server import attach_prefect
 from docket_core.jobs.models import JobRequest
 from docket_core.resources import Resources
 from docket_core.settings import get_settings
@@ -35,6 +36,7 @@ def _details(job_id: str) -> dict[str, Any]:
 
 def run_job(request: JobRequest, *, as_json: bool, take_over_export: bool = False) -> dict[str, Any]:
     """Run the `process_batch` flow in this process and return the job's details."""
+    attach_prefect()  # before Prefect loads: the shared local server, not a new ephemeral API
     from flows.process_batch import process_batch
     from tasks.resources import build_task_runner
 
@@ -69,6 +71,8 @@ def _deliver_job_notifications(job_id: str, *, as_json: bool) -> None:
 def _register(request: JobRequest) -> JobRequest:
     """Give the job its id and row now, so `show-job-details` works from the first second."""
     from docket_core.jobs.plan import new_job_id, register_job
+
+    attach_prefect()  # `tasks` loads Prefect: attach to the shared local server first
     from tasks.jobs import load_workflow
 
     request = request.model_copy(update={"job_id": request.job_id or new_job_id()})

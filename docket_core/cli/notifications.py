@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 
 from docket_core.cli.output import JsonOption, emit, fail, guarded, stderr, stdout, table
+from docket_core.cli.prefect_server import attach_prefect
 from docket_core.resources import Resources
 
 app = typer.Typer(
@@ -99,6 +100,7 @@ def replay(
 
 
 def _deliver(*, linger: float | None, as_json: bool, max_seconds: float = 240.0) -> dict[str, Any]:
+    attach_prefect()  # before Prefect loads: the shared local server, not a new ephemeral API
     from flows.deliver_notifications import deliver_notifications
 
     if not as_json:

@@ -12,6 +12,7 @@ import typer
 import yaml
 
 from docket_core.cli.output import JsonOption, emit, guarded, stderr, stdout, table
+from docket_core.cli.prefect_server import attach_prefect
 from docket_core.errors import InputError
 from docket_core.resources import Resources
 from docket_core.settings import get_settings
@@ -254,6 +255,7 @@ def subscriptions(
 
 def run_import(request: Any, *, as_json: bool) -> Any:
     """Run the `import_documents` flow in this process and return its summary."""
+    attach_prefect()  # before Prefect loads: the shared local server, not a new ephemeral API
     from flows.import_documents import import_documents
 
     from docket_core.cli.notifications import delivering_new
@@ -361,6 +363,7 @@ def export(
     filters = ExportFilters(statuses=status, since=_date(since, "--since"), until=_date(until, "--until"))
     if queue_id:
         _check_queue(queue_id)
+    attach_prefect()  # before Prefect loads: the shared local server, not a new ephemeral API
     from flows.export_queue import export_queue
 
     if not as_json:

@@ -6,14 +6,11 @@ from __future__ import annotations
 import asyncio
 import importlib
 import os
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any, Optional
 
-import httpx
 import typer
 import yaml
 
@@ -22,9 +19,6 @@ from docket_core.errors import InputError
 from docket_core.staging.models import IngestRequest
 
 __all__ = ["emit_ingest_requested", "load_deployments", "prefect_yaml_path", "receiver", "serve"]
-
-_SERVER_START_TIMEOUT = 120.0
-
 
 def prefect_yaml_path() -> Path:
     """The prefect.yaml next to the `flows` package (the repository root), or `DOCKET_PREFECT_YAML`."""
@@ -99,43 +93,6 @@ def emit_ingest_requested(request: IngestRequest) -> str | None:
     return str(event.id) if event is not None else None
 
 
-def _wait_healthy(url: str, proc: subprocess.Popen | None, timeout: float, log: Path | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            tail = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
-            raise RuntimeError(f"the Prefect server exited with code {proc.returncode} while starting:\n{tail}")
-        try:
-            if httpx.get(url, timeout=2.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass  # not listening yet
-        time.sleep(0.3)
-    raise TimeoutError(f"expected {url} to answer within {timeout:g} s, it did not")
-
-
-def _start_prefect_server(home: Path, host: str, port: int) -> tuple[subprocess.Popen, str]:
-    """A `prefect server start` of Docket's own (SQLite under <home>/prefect), healthy on return."""
-    logs = home / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    log = logs / "prefect-server.log"
-    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-    env.update(PREFECT_HOME=str((home / "prefect").resolve()), PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
-    with open(log, "ab") as fh:
-        proc = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-            [sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", str(port)],
-            stdout=fh, stderr=fh, stdin=subprocess.DEVNULL, env=env,
-        )  # fmt: skip
-    api = f"http://{host}:{port}/api"
-    try:
-        _wait_healthy(f"{api}/health", proc, _SERVER_START_TIMEOUT, log)
-    except BaseException:
-        proc.terminate()
-        proc.wait(timeout=30)
-        raise
-    return proc, api
-
-
 class _ReceiverThread:
     """The receiver's uvicorn server in a thread of its own (the main thread runs Prefect's runner)."""
 
@@ -165,15 +122,6 @@ class _ReceiverThread:
         self.thread.join(timeout=10)
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 _HOST = typer.Option("127.0.0.1", "--host", help="Address the receiver (and an embedded Prefect server) listen on.")
 _PORT = typer.Option(None, "--port", "-p", help="Receiver port (default DOCKET_RECEIVER_PORT, 8787).")
 
@@ -182,26 +130,32 @@ _PORT = typer.Option(None, "--port", "-p", help="Receiver port (default DOCKET_R
 def serve(
     host: str = _HOST,
     port: Optional[int] = _PORT,
-    prefect_port: int = typer.Option(4200, "--prefect-port", help="Port of the embedded Prefect server (when PREFECT_API_URL is unset)."),
+    prefect_port: Optional[int] = typer.Option(None, "--prefect-port", help="Port of the local Prefect server when one is started (default DOCKET_PREFECT_PORT, 4200)."),
     limit: int = typer.Option(8, "--limit", min=1, help="Flow runs executed at once."),
 ) -> None:
-    """Run Docket hands-off: every deployment with its triggers and schedules, plus the push receiver.
+    """Run Docket hands-off: every deployment with its triggers and schedules, plus the HTTP server.
 
-    The deployments are those of prefect.yaml, served in this process (no work pool). Without PREFECT_API_URL a Prefect server of its own starts first (SQLite under DOCKET_HOME/prefect;
-    the ephemeral API runs triggers but not schedules) and its UI address is printed. Stop with Ctrl-C.
+    The deployments are those of prefect.yaml, served in this process (no work pool). Without
+    PREFECT_API_URL it uses Docket's local Prefect server (the one every `docket` command shares,
+    `docket server status`), starting it if need be; that server listens on loopback whatever --host
+    says, unless PREFECT_SERVER_API_AUTH_STRING is set. Stop with Ctrl-C.
 
     Example: DOCKET_RECEIVER_SECRET=whsec_... docket serve --port 8787
     """
+    from docket_core.cli.prefect_server import LOOPBACK, ensure_server, listen_host, stop_server
     from docket_core.notifications.settings import get_notify_settings
     from docket_core.settings import get_settings
 
     settings, notify = get_settings(), get_notify_settings()
     port = notify.receiver_port if port is None else port
-    server: subprocess.Popen | None = None
+    started = False
     if not os.environ.get("PREFECT_API_URL"):
-        stderr.print(f"Starting a Prefect server on {host}:{prefect_port} (PREFECT_API_URL is unset)...")
-        server, api = _start_prefect_server(settings.home, host, prefect_port)
-        os.environ["PREFECT_API_URL"] = api  # before Prefect is imported: its settings read the environment
+        if listen_host(host) != host:
+            stderr.print(f"The Prefect API stays on {LOOPBACK}: it has no authentication unless "
+                         "PREFECT_SERVER_API_AUTH_STRING is set (Docket's own doors listen on --host).", markup=False)  # fmt: skip
+        stderr.print("Attaching to Docket's local Prefect server (starting it if need be)...", markup=False)
+        state, started = ensure_server(settings, host=host, port=prefect_port)
+        os.environ["PREFECT_API_URL"] = state.api_url  # before Prefect is imported: its settings read the environment
     api = os.environ["PREFECT_API_URL"]
     receiver_thread: _ReceiverThread | None = None
     try:
@@ -212,11 +166,11 @@ def serve(
         runner = Runner(name="docket-serve", limit=limit, pause_on_shutdown=True)
         for deployment in deployments:
             runner.add_deployment(deployment)  # registered with its triggers before any push is accepted
-        stdout.print(f"Prefect UI: {api.removesuffix('/api')}  (API {api})")
-        stdout.print("Deployments: " + ", ".join(f"{d.flow_name}/{d.name}" for d in deployments))
+        stdout.print(f"Prefect UI: {api.removesuffix('/api')}  (API {api})", markup=False, highlight=False)
+        stdout.print("Deployments: " + ", ".join(f"{d.flow_name}/{d.name}" for d in deployments), markup=False)
         receiver_thread = _ReceiverThread(host, port)
         receiver_thread.start()
-        stdout.print(f"Push receiver: http://{host}:{port}/v1/ingest  (OpenAPI: http://{host}:{port}/docs)")
+        stdout.print(f"Push receiver: http://{host}:{port}/v1/ingest  (OpenAPI: http://{host}:{port}/docs)", markup=False)
         try:
             asyncio.run(runner.start())
         except (KeyboardInterrupt, TerminationSignal):
@@ -224,8 +178,8 @@ def serve(
     finally:
         if receiver_thread is not None:
             receiver_thread.stop()
-        if server is not None:
-            _stop(server)
+        if started:  # a server this command started goes with it; one that was running stays
+            stop_server(settings)
 
 
 @guarded
