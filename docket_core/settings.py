@@ -45,6 +45,11 @@ class DocketSettings(QueueSettings, NotifySettings):
     max_image_bytes: int = Field(default=20 * MiB, ge=1, description="Largest image accepted.")
     max_document_bytes: int = Field(default=50 * MiB, ge=1, description="Largest document accepted.")
     max_video_bytes: int = Field(default=1024 * MiB, ge=1, description="Largest video accepted.")
+    max_references_bytes: int = Field(
+        default=1024 * MiB, ge=1, le=64 * 1024 * MiB,
+        description="Largest references file (JSONL) accepted, decoded; one fetched by URL must also "
+        "arrive within DOCKET_DOWNLOAD_TIMEOUT.",
+    )  # fmt: skip
     max_archive_members: int = Field(default=500, ge=1, le=10_000, description="Most files in a tar bundle.")
     shard_size: int = Field(default=500, ge=1, le=10_000, description="Files per shard (one task each).")
 
