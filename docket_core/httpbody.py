@@ -12,8 +12,8 @@ Accepted encodings: `identity`, `gzip` (and `x-gzip`) and `deflate` (zlib-wrappe
 refused: no Brotli binding is a dependency of Docket, and Docket asks for `identity` anyway (every
 client here sends `Accept-Encoding: identity`), so a compressed answer is the server's choice. At
 most one encoding other than identity: nobody stacks them but an attacker, so `gzip, gzip` is refused, as is any encoding not
-listed, with `UnsupportedEncoding`. Bytes received count against the cap as well as bytes decoded,
-so a stream that decodes to nothing cannot run on either.
+listed, with `UnsupportedEncoding`. Bytes received count against the cap as well as bytes decoded
+(with a little room for framing), so a stream that decodes to nothing cannot run on either.
 """
 
 from __future__ import annotations
@@ -124,6 +124,9 @@ class BoundedDecoder:
 
     def __init__(self, content_encoding: str | None, limit: int, what: str) -> None:
         self.limit, self.what = limit, what
+        # What arrives counts too, so a stream that decodes to nothing cannot run on; with room for
+        # the framing a compressed body adds (headers, trailers, stored blocks) to what it decodes to.
+        self.raw_limit = limit + limit // 64 + 1024
         self.received = 0
         self.decoded = 0
         codings = [c.strip().lower() for c in (content_encoding or "").split(",")]
@@ -153,7 +156,7 @@ class BoundedDecoder:
     def feed(self, raw: bytes) -> Iterator[bytes]:
         """The decoded pieces of the next raw bytes; raises `BodyTooLarge` as soon as the cap is passed."""
         self.received += len(raw)
-        if self.received > self.limit:
+        if self.received > self.raw_limit:
             raise BodyTooLarge(f"expected at most {self.limit} bytes from {self.what}, got more")
         if self.stage is None:
             if raw:

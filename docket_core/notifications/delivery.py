@@ -154,7 +154,9 @@ async def _read_some(response: httpx.Response) -> str:
         data = await httpbody.aread_body(response, _EXCERPT, "the subscriber", truncate=True)
     except httpbody.BodyError as exc:
         return f"(answer not read: {exc})"
-    return data[:_EXCERPT].decode("utf-8", "replace").strip()
+    text = data[:_EXCERPT].decode("utf-8", "replace")
+    # Control characters (NUL above all, which PostgreSQL text refuses) are shown as "?".
+    return "".join(ch if ch.isprintable() or ch in "\t\n" else "?" for ch in text).strip()
 
 
 async def send_claimed(
