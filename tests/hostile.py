@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import gzip
 import struct
+import tarfile
 import tracemalloc
 import zlib
 from collections.abc import Iterator
@@ -71,3 +72,46 @@ def peak_memory() -> Iterator[Peak]:
         peak.bytes = tracemalloc.get_traced_memory()[1] - base
     finally:
         tracemalloc.stop()
+
+
+def _octal(value: int, width: int) -> bytes:
+    return f"{value:0{width - 1}o}".encode() + b"\0"
+
+
+def sparse_tar(name: str, declared: int) -> bytes:
+    """A GNU sparse tar of a few KB whose one member expands to `declared` bytes (holes read as zeros)."""
+    info = tarfile.TarInfo(name)
+    info.size = 512  # stored bytes: one block of data, at the end of the file
+    info.type = tarfile.GNUTYPE_SPARSE
+    header = bytearray(info.tobuf(tarfile.GNU_FORMAT))
+    header[386:398] = _octal(declared - 512, 12)  # the one sparse entry: offset, then length
+    header[398:410] = _octal(512, 12)
+    header[482] = 0  # no extended sparse headers
+    header[483:495] = _octal(declared, 12)  # the real size
+    header[148:156] = b" " * 8
+    header[148:156] = f"{sum(header[:512]):06o}".encode() + b"\0 "
+    body = bytes(header) + b"\xff" * 512 + bytes(1024)
+    return body + bytes(-len(body) % 10240)  # tar's 10 KiB record
+
+
+def targz_of_zeros(name: str, mib: int) -> bytes:
+    """A .tar.gz of about 1 KB per MiB holding one member of `mib` MiB of zeros (one gzip stream)."""
+    info = tarfile.TarInfo(name)
+    info.size = mib * MiB
+    header, zeros, end = info.tobuf(tarfile.GNU_FORMAT), bytes(MiB), bytes(10240)
+    comp = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    head = comp.compress(header) + comp.flush(zlib.Z_FULL_FLUSH)
+    segment = comp.compress(zeros) + comp.flush(zlib.Z_FULL_FLUSH)  # the same bytes for every MiB
+    tail = comp.compress(end) + comp.flush()
+    crc = zlib.crc32(header)
+    for _ in range(mib):
+        crc = zlib.crc32(zeros, crc)
+    crc = zlib.crc32(end, crc)
+    size = len(header) + mib * MiB + len(end)
+    return head + segment * mib + tail[:-8] + struct.pack("<II", crc, size & 0xFFFFFFFF)
+
+
+def written_bytes() -> int:
+    """Bytes this process has passed to write() so far (`wchar` of /proc/self/io)."""
+    with open("/proc/self/io") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith("wchar:"))
