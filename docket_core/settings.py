@@ -92,6 +92,11 @@ class DocketSettings(QueueSettings, NotifySettings):
     chunks_deployment: str = Field(
         default="process_chunks/process-chunks", description="The deployment a job fans out to (flow/deployment)."
     )
+    file_time_budget: float = Field(
+        default=60.0, gt=0, le=86_400,
+        description="Seconds one file's steps may run in a job or capture; past it the file fails with "
+        "processing-timeout (long loops check it, so the work stops) and the job goes on.",
+    )  # fmt: skip
     lease_seconds: float = Field(
         default=120.0, ge=1, le=3600,
         description="How long a chunk stays leased to a worker that stops renewing it (it renews every third of this).",
