@@ -51,6 +51,7 @@ EINVOICE_ATTACHMENT_NAMES = ("factur-x.xml", "zugferd-invoice.xml", "ZUGFeRD-inv
 MAX_XML_BYTES = 32 * 1024 * 1024
 """The most bytes an e-invoice XML attached to a PDF may decode to (real ones are well under 1 MiB)."""
 
+_XML_BLOCK = 1024 * 1024  # bytes parsed between two checks of the deadline
 _SNIFF_BYTES = 64 * 1024  # enough for an XML declaration, comments and the root element's namespaces
 
 _CII_NAMESPACES = {
@@ -149,7 +150,12 @@ def _parse_tree(data: bytes) -> tuple[str, Element]:
     parser.EndElementHandler = end
     parser.CharacterDataHandler = builder.data
     try:
-        parser.Parse(data, True)
+        # In blocks, so a job's per-file time budget is checked while a large document is parsed.
+        view = memoryview(data)
+        for start in range(0, len(view), _XML_BLOCK):
+            check_deadline()
+            parser.Parse(view[start : start + _XML_BLOCK], False)
+        parser.Parse(b"", True)
     except _Refused as e:
         raise InputError(str(e)) from None
     except expat.ExpatError as e:

@@ -94,3 +94,21 @@ class TestRunFile:
         result = run_file(_workflow(Step("quick", _quick)), tmp_path / "f", "f.pdf", "application/pdf", None, time_budget=30)
         assert (result.status, result.datapoints) == ("succeeded", {"x": 1})
         assert run_file(_workflow(Step("quick", _quick)), tmp_path / "f", "f.pdf", "application/pdf", None).status == "succeeded"
+
+
+class TestLoopsThatCheck:
+    """Long loops over untrusted content stop at a spent budget rather than running to their end."""
+
+    def test_xml_parsing_and_validation_stop(self, tmp_path: Path) -> None:
+        from docket_core.einvoice import parse_invoice_xml
+        from docket_core.media import inspect_file
+        from docket_core.settings import DocketSettings
+
+        xml = b'<?xml version="1.0"?><Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2">' + b"<x/>" * 300_000 + b"</Invoice>"
+        with time_budget(0, "file 'big.xml'"), pytest.raises(ProcessingTimeout, match="big.xml"):
+            parse_invoice_xml(xml)
+        path = tmp_path / "big.xml"
+        path.write_bytes(xml)
+        with time_budget(0, "file 'big.xml'"), pytest.raises(ProcessingTimeout):
+            inspect_file(path, batch_kind="documents", settings=DocketSettings())
+        assert parse_invoice_xml(xml).syntax == "UBL"  # no budget: as before
