@@ -9,8 +9,11 @@ from pathlib import Path
 import pytest
 
 from docket_core.deadline import ProcessingTimeout, check_deadline, remaining, time_budget
+from docket_core.einvoice import parse_invoice_xml
 from docket_core.errors import FileErrorType
 from docket_core.jobs.process import run_file
+from docket_core.media import inspect_file
+from docket_core.settings import DocketSettings
 from docket_core.workflows.model import FileContext, StepOutput
 from docket_core.workflows.registry import Step, Workflow
 
@@ -100,10 +103,6 @@ class TestLoopsThatCheck:
     """Long loops over untrusted content stop at a spent budget rather than running to their end."""
 
     def test_xml_parsing_and_validation_stop(self, tmp_path: Path) -> None:
-        from docket_core.einvoice import parse_invoice_xml
-        from docket_core.media import inspect_file
-        from docket_core.settings import DocketSettings
-
         xml = b'<?xml version="1.0"?><Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2">' + b"<x/>" * 300_000 + b"</Invoice>"
         with time_budget(0, "file 'big.xml'"), pytest.raises(ProcessingTimeout, match="big.xml"):
             parse_invoice_xml(xml)
