@@ -8,19 +8,20 @@ decodes it here, with `zlib.decompressobj` asked for at most `_STEP` bytes per c
 size is counted step by step and decoding stops the moment it passes the cap, so memory stays at
 a few steps whatever the answer claims.
 
-Accepted encodings: `identity`, `gzip` (and `x-gzip`) and `deflate` (zlib-wrapped or raw). `br` is
-refused: no Brotli binding is a dependency of Docket, and Docket asks for `identity` anyway (every
-client here sends `Accept-Encoding: identity`), so a compressed answer is the server's choice. At
-most one encoding other than identity: nobody stacks them but an attacker, so `gzip, gzip` is refused, as is any encoding not
-listed, with `UnsupportedEncoding`. Bytes received count against the cap as well as bytes decoded
-(with a little room for framing), so a stream that decodes to nothing cannot run on either.
+Accepted encodings: `identity`, `gzip` (and `x-gzip`) and `deflate` (zlib-wrapped or raw). `br` and
+`zstd` are refused: no binding for them is a dependency of Docket, and its clients never ask for them
+(downloads send `Accept-Encoding: identity`, webhook and notification clients `ACCEPT_ENCODING`), so
+such an answer is the server's own choice. At most one encoding other than identity: nobody stacks
+them but an attacker, so `gzip, gzip` is refused, as is any encoding not listed, with
+`UnsupportedEncoding`, before a byte is decoded. Bytes received count against the cap as well as
+bytes decoded (with a little room for framing), so a stream that decodes to nothing cannot run on.
 """
 
 from __future__ import annotations
 
 import zlib
-from contextlib import aclosing
 from collections.abc import AsyncIterator, Iterator
+from contextlib import aclosing
 
 import httpx
 
@@ -43,6 +44,7 @@ ACCEPT_ENCODING = "gzip, deflate"
 
 _STEP = 64 * 1024  # most bytes one decompress call may produce
 _IDENTITY = frozenset({"", "identity"})
+
 
 class BodyError(DocketError):
     """Raised when an answer's body cannot be read within Docket's limits."""
@@ -82,13 +84,16 @@ class _Zlib:
                 data, self.head = self.head, b""
             self.obj = self._new()
         while data:
-            try:
-                out = self.obj.decompress(data, _STEP)
-            except zlib.error as exc:
-                raise UnsupportedEncoding(f"expected a valid {self.kind} body, got one that does not decode ({exc})") from exc
-            if out:
-                yield out
-            data = self.obj.unconsumed_tail
+            while True:  # one step at a time; a full step may leave output pending in zlib
+                try:
+                    out = self.obj.decompress(data, _STEP)
+                except zlib.error as exc:
+                    raise UnsupportedEncoding(f"expected a valid {self.kind} body, got one that does not decode ({exc})") from exc
+                if out:
+                    yield out
+                data = self.obj.unconsumed_tail
+                if self.obj.eof or (not data and len(out) < _STEP):
+                    break
             if self.obj.eof:
                 rest = self.obj.unused_data
                 if self.kind != "gzip" or not rest.startswith(b"\x1f\x8b"):
