@@ -119,18 +119,29 @@ def _archive(spec: dict, kind: BatchKind, settings: DocketSettings, store: Store
         with store.open(spec["bundle"]) as src, open(bundle, "wb") as dst:
             while chunk := src.read(1024 * 1024):
                 dst.write(chunk)
-        entries = archive.scan_archive(bundle, max_members=settings.max_archive_members)[spec["start"] : spec["stop"]]
+        cap = _max_download(kind, settings)
+        entries = archive.scan_archive(bundle, max_members=settings.max_archive_members, max_member_bytes=cap)
+        entries = entries[spec["start"] : spec["stop"]]
         members = [e for e in entries if isinstance(e, archive.Member)]
         for entry in entries:
             if isinstance(entry, archive.RejectedMember):
-                outcomes.append(_failed(entry.tar_name, entry.error_type, entry.reason, named=False))
+                outcomes.append(_rejected_member(entry))
                 advance(ingest_id)
         workdir = Path(tmp) / "members"
         workdir.mkdir()
-        for member, path in archive.iter_extracted(bundle, members, workdir):
-            outcomes.append(stage_file(path, member.name, batch_kind=kind, settings=settings, store=store))
+        for member, got in archive.iter_extracted(bundle, members, workdir, max_bytes=cap):
+            if isinstance(got, archive.RejectedMember):
+                outcomes.append(_rejected_member(got))
+            else:
+                outcomes.append(stage_file(got, member.name, batch_kind=kind, settings=settings, store=store))
             advance(ingest_id)
     return outcomes
+
+
+def _rejected_member(entry: archive.RejectedMember) -> FileOutcome:
+    if entry.name is not None:  # a valid name (refused for its size): recorded under it
+        return _failed(entry.name, entry.error_type, entry.reason)
+    return _failed(entry.tar_name, entry.error_type, entry.reason, named=False)
 
 
 def _max_download(kind: BatchKind, settings: DocketSettings) -> int:

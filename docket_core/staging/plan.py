@@ -120,10 +120,10 @@ def _stage_references(request: IngestRequest, key: str, resources: Resources, se
     with tempfile.TemporaryDirectory(prefix="docket-refs-") as tmp:
         dest = Path(tmp) / "references.jsonl"
         [outcome] = safefetch.fetch_many(
-            [safefetch.FetchJob(key="references", url=request.source, dest=dest, max_bytes=2**40)],
+            [safefetch.FetchJob(key="references", url=request.source, dest=dest, max_bytes=settings.max_references_bytes)],
             policy=policy,
             concurrency=1,
-            timeout=max(settings.download_timeout, 600.0),
+            timeout=settings.download_timeout,
             connect_timeout=settings.connect_timeout,
             max_redirects=settings.max_redirects,
         )
