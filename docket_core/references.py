@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, ClassVar
+from typing import BinaryIO
 from urllib.parse import urlsplit
 
 from docket_core.errors import FileErrorType, InputError
@@ -52,10 +52,9 @@ class Reference:
 class BadLine:
     """A line that is not a valid reference; `reason` says what was expected and what was got."""
 
-    error_type: ClassVar[FileErrorType] = FileErrorType.MALFORMED_REFERENCE
-
     line: int
     reason: str
+    error_type: FileErrorType = FileErrorType.MALFORMED_REFERENCE  # INVALID_FILE_NAME for a name Docket refuses
 
 
 @dataclass(frozen=True)
@@ -202,7 +201,7 @@ def _parse_line(line_no: int, raw: bytes) -> Reference | BadLine:
     try:
         name = normalize_name(value["name"])
     except InputError as exc:
-        return BadLine(line_no, f'line {line_no}: invalid "name": {exc}')
+        return BadLine(line_no, f'line {line_no}: invalid "name": {exc}', FileErrorType.INVALID_FILE_NAME)
     return Reference(line=line_no, name=name, url=url)
 
 

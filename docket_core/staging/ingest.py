@@ -20,6 +20,7 @@ from docket_core import archive, references, safefetch
 from docket_core.catalog.schema import batches, ingests, shards
 from docket_core.errors import FileErrorType
 from docket_core.media import BatchKind, FileRejected, inspect_file
+from docket_core.names import shown_name
 from docket_core.progress import advance
 from docket_core.resources import Resources
 from docket_core.settings import DocketSettings
@@ -109,7 +110,11 @@ def _folder(spec: dict, root: Path, kind: BatchKind, settings: DocketSettings, s
         except OSError as exc:
             return _failed(name, FileErrorType.INVALID_FILE_CONTENT, f"cannot read file: {exc.strerror or exc}")
 
-    return _parallel(spec["names"], work, settings, ingest_id)
+    refused = []
+    for shown, reason in spec.get("refused", []):  # names that cannot be a file of the batch
+        refused.append(_failed(shown, FileErrorType.INVALID_FILE_NAME, reason, named=False))
+        advance(ingest_id)
+    return refused + _parallel(spec["names"], work, settings, ingest_id)
 
 
 def _archive(spec: dict, kind: BatchKind, settings: DocketSettings, store: Store, ingest_id: str) -> list[FileOutcome]:
@@ -123,7 +128,7 @@ def _archive(spec: dict, kind: BatchKind, settings: DocketSettings, store: Store
         members = [e for e in entries if isinstance(e, archive.Member)]
         for entry in entries:
             if isinstance(entry, archive.RejectedMember):
-                outcomes.append(_failed(entry.tar_name, entry.error_type, entry.reason, named=False))
+                outcomes.append(_failed(shown_name(entry.tar_name), entry.error_type, entry.reason, named=False))
                 advance(ingest_id)
         workdir = Path(tmp) / "members"
         workdir.mkdir()
@@ -156,7 +161,7 @@ def _references(
     with tempfile.TemporaryDirectory(prefix="docket-dl-") as tmp:
         for item in items:
             if isinstance(item, references.BadLine):
-                bad = _failed(f"line {item.line}", FileErrorType.MALFORMED_REFERENCE, item.reason, named=False)
+                bad = _failed(f"line {item.line}", item.error_type, item.reason, named=False)
                 outcomes.append(bad)
                 advance(ingest_id)
                 continue
