@@ -40,8 +40,13 @@ def run_job(request: JobRequest, *, as_json: bool, take_over_export: bool = Fals
 
     if not as_json:
         stderr.print(f"Job [bold]{request.job_id}[/]: workflow {request.workflow_id} over batch {request.batch_id} (starting Prefect)...")
+    # The job's row keeps its notification URL (`_register`, idempotent); the run's parameters, which
+    # Prefect keeps and shows verbatim, do not carry it (it may hold a token).
+    if request.notifications_url:
+        _register(request)
+    job = request.model_copy(update={"notifications_url": None})
     with progress_bar(request.job_id or "", "processing", enabled=not as_json, poll=_polled(request.job_id or "")):
-        process_batch.with_options(task_runner=build_task_runner())(job=request, take_over_export=take_over_export)
+        process_batch.with_options(task_runner=build_task_runner())(job=job, take_over_export=take_over_export)
     _deliver_job_notifications(request.job_id or "", as_json=as_json)
     return _details(request.job_id or "")
 

@@ -45,11 +45,16 @@ def run_ingest(request: IngestRequest, *, as_json: bool) -> IngestSummary:
     from flows.ingest_batch import ingest_batch
     from tasks.resources import build_task_runner
 
+    from docket_core.pushes import carries_urls, hold_request
+
+    # A URL (a signed references URL, a notification URL with a token) goes to the catalog, and the
+    # flow run's parameters name only the record: Prefect keeps parameters verbatim and shows them.
+    params: dict = {"push_id": hold_request(Resources.from_settings().catalog(), request)} if carries_urls(request) else {"request": request}
     if not as_json:
         stderr.print(f"Ingest [bold]{request.ingest_id}[/] into batch [bold]{request.batch_id}[/] (starting Prefect)...")
     try:
         with progress_bar(request.ingest_id, "staging", enabled=not as_json, poll=_polled(request.ingest_id)):
-            summary = ingest_batch.with_options(task_runner=build_task_runner())(request=request)
+            summary = ingest_batch.with_options(task_runner=build_task_runner())(**params)
     finally:
         if request.notifications_url:  # what the ingest queued goes out now; retries later
             deliver_after_flow(as_json=as_json)
