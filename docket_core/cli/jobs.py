@@ -39,7 +39,7 @@ def run_job(request: JobRequest, *, as_json: bool, take_over_export: bool = Fals
     from tasks.resources import build_task_runner
 
     if not as_json:
-        stderr.print(f"Job [bold]{request.job_id}[/]: workflow {request.workflow_id} over batch {request.batch_id} (starting Prefect)...")
+        stderr.print(f"Job {request.job_id}: workflow {request.workflow_id} over batch {request.batch_id} (starting Prefect)...")
     # The job's row keeps its notification URL (`_register`, idempotent); the run's parameters, which
     # Prefect keeps and shows verbatim, do not carry it (it may hold a token).
     if request.notifications_url:
@@ -102,7 +102,7 @@ def _print(details: dict[str, Any], as_json: bool) -> None:
         emit(details)
         return
     stdout.print(
-        f"Job [bold]{details['job_id']}[/] {details['state']} ({details['stage']}): {details['files_succeeded']} succeeded, "
+        f"Job {details['job_id']} {details['state']} ({details['stage']}): {details['files_succeeded']} succeeded, "
         f"{details['files_failed']} failed of {details['files_total']}"
     )
     for error_type, n in details["errors_by_type"].items():

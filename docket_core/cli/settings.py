@@ -65,6 +65,6 @@ def settings_command(as_json: bool = JsonOption) -> None:
         return
     for r in rows:
         value = "" if r["value"] is None else r["value"]
-        stdout.print(f"[bold]{r['variable']}[/]={value}{'' if r['default'] else '  [green](set)[/]'}", highlight=False)
+        stdout.print(f"{r['variable']}={value}{'' if r['default'] else '  (set)'}", highlight=False)
         stdout.print(f"    {r['description']}", highlight=False, soft_wrap=True)
     stdout.print("Set them as environment variables (or in a .env file in the working folder).")

@@ -51,7 +51,7 @@ def run_ingest(request: IngestRequest, *, as_json: bool) -> IngestSummary:
     # flow run's parameters name only the record: Prefect keeps parameters verbatim and shows them.
     params: dict = {"push_id": hold_request(Resources.from_settings().catalog(), request)} if carries_urls(request) else {"request": request}
     if not as_json:
-        stderr.print(f"Ingest [bold]{request.ingest_id}[/] into batch [bold]{request.batch_id}[/] (starting Prefect)...")
+        stderr.print(f"Ingest {request.ingest_id} into batch {request.batch_id} (starting Prefect)...")
     try:
         with progress_bar(request.ingest_id, "staging", enabled=not as_json, poll=_polled(request.ingest_id)):
             summary = ingest_batch.with_options(task_runner=build_task_runner())(**params)
@@ -77,7 +77,7 @@ def _print_summary(summary: IngestSummary, as_json: bool) -> None:
         return
     note = " (this ingest had completed before: nothing added)" if summary.already_completed else ""
     stdout.print(
-        f"Batch [bold]{summary.batch_id}[/]: {summary.ingested} ingested, {summary.failed} failed, "
+        f"Batch {summary.batch_id}: {summary.ingested} ingested, {summary.failed} failed, "
         f"{summary.duplicates} already there{note}. Ingest {summary.ingest_id} {summary.status}."
     )
     if summary.failed:
@@ -251,7 +251,7 @@ def show_batch_details(batch_id: str = _BATCH, as_json: bool = JsonOption) -> No
     if as_json:
         emit(details)
         return
-    stdout.print(f"[bold]{details['batch_id']}[/] ({details['media_kind']}, created {details['created_at']})")
+    stdout.print(f"{details['batch_id']} ({details['media_kind']}, created {details['created_at']})")
     stdout.print(f"  ingested: {details['files_count']}  failed: {details['failed_count']}  bytes: {details['bytes']}")
     for media_type, n in details["content_types"].items():
         stdout.print(f"  {media_type}: {n}")
@@ -286,7 +286,7 @@ def list_ingest_details(
         return
     for record in records:
         stdout.print(
-            f"[bold]{record['shard_id']}[/] {record['status']}: {record['ingested_files']} ingested, "
+            f"{record['shard_id']} {record['status']}: {record['ingested_files']} ingested, "
             f"{record['duplicates']} already there, {record['failed_count']} failed"
         )
         for failed in record["failed_files"]:
