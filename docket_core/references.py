@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from docket_core.errors import FileErrorType, InputError
 from docket_core.names import normalize_name
+from docket_core.redact import REDACTED, path_secret
 
 __all__ = [
     "MAX_LINE_BYTES",
@@ -68,7 +69,9 @@ class ReferenceShard:
 
 
 def redact_url(url: str) -> str:
-    """`url` safe to show: `scheme://host[:port]/path`, no credentials, query as `?<redacted>`.
+    """`url` safe to show: `scheme://host[:port]/path`, no credentials, query as `?<redacted>`, and
+    the path's credential of a known webhook host (`hooks.slack.com/services/<redacted>`, see
+    `docket_core.redact.WEBHOOK_PATH_SECRETS`).
 
     The fragment is dropped. Never raises, whatever `url` is.
     """
@@ -78,7 +81,11 @@ def redact_url(url: str) -> str:
         parts = urlsplit(base)
         host = parts.netloc.rpartition("@")[2]
         scheme = f"{parts.scheme}:" if parts.scheme else ""
-        shown = f"{scheme}//{host}{parts.path}" if parts.netloc else base.rpartition("@")[2]
+        path = parts.path
+        secret = path_secret(base)
+        if secret:
+            path = path[: len(path) - len(secret)] + REDACTED
+        shown = f"{scheme}//{host}{path}" if parts.netloc else base.rpartition("@")[2]
     except ValueError:  # e.g. an unbalanced "[" in the host
         shown = base.rpartition("@")[2]
     if len(shown) > _MAX_REDACTED_CHARS:
