@@ -334,5 +334,10 @@ def export_batch(
         result = run(resources, batch_id, target_dir, progress_key=key)
     if as_json:
         emit(result.__dict__)
-        return
-    stdout.print(f"{result.copied} files copied, {result.skipped} already there, into {result.target_dir}")
+    else:
+        failed = f", {len(result.failed)} failed" if result.failed else ""
+        stdout.print(f"{result.copied} files copied, {result.skipped} already there{failed}, into {result.target_dir}")
+        for item in result.failed:
+            stdout.print(f"  {item['reason']}")
+    if result.failed:
+        raise typer.Exit(1)
