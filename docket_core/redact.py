@@ -12,9 +12,16 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
-__all__ = ["REDACTED", "WEBHOOK_PATH_SECRETS", "path_secret", "redact_config_url", "scrub_url_secrets"]
+__all__ = ["LOCAL_FILE", "REDACTED", "WEBHOOK_PATH_SECRETS", "path_secret", "redact_config_url", "scrub_url_secrets",
+           "strip_local_paths"]  # fmt: skip
 
 REDACTED = "<redacted>"
+LOCAL_FILE = "<local file>"
+
+# Local paths in library messages (FFmpeg's "...: '/tmp/docket-dl-x1/3'", pypdf's, OS errors'): quoted
+# ones whole (they may hold spaces), bare ones of two parts or more; never the path of a URL.
+_QUOTED_PATH = re.compile(r"""(['"])(?:/|[A-Za-z]:[\\/]|\\\\)[^'"\n]*\1""")
+_BARE_PATH = re.compile(r"(?<![\w:/.~-])/(?:[^\s'\"/<>]+/)+[^\s'\"<>,;)\]]*(?<!:)")
 
 # (host, or a suffix of it after a dot; path prefix): what follows the prefix is the credential.
 WEBHOOK_PATH_SECRETS: tuple[tuple[str, str], ...] = (
@@ -88,3 +95,11 @@ def redact_config_url(url: str) -> str:
     if secret:
         path = path[: len(path) - len(secret)] + REDACTED
     return urlunsplit((parts.scheme, netloc, path, query, ""))
+
+
+def strip_local_paths(text: str) -> str:
+    """`text` (a rejection reason, a step's error) without the local paths libraries quote in their
+    messages: a reason goes out in listings, notifications and outputs, and a path tells a stranger
+    about the machine (user names, temporary folders) while saying nothing about the file."""
+    text = _QUOTED_PATH.sub(lambda m: f"{m.group(1)}{LOCAL_FILE}{m.group(1)}", text)
+    return _BARE_PATH.sub(LOCAL_FILE, text)

@@ -22,6 +22,7 @@ from docket_core.errors import FileErrorType
 from docket_core.media import BatchKind, FileRejected, inspect_file
 from docket_core.names import shown_name
 from docket_core.progress import advance
+from docket_core.redact import strip_local_paths
 from docket_core.resources import Resources
 from docket_core.settings import DocketSettings
 from docket_core.staging.models import FileOutcome
@@ -79,7 +80,8 @@ def stage_file(
 
 
 def _failed(name: str, error_type: str, reason: str, *, named: bool = True) -> FileOutcome:
-    return FileOutcome(name=name, status="failed", error_type=error_type, reason=reason, named=named)
+    # Reasons go out in listings and notifications: no local path (an OS error's, a download's file).
+    return FileOutcome(name=name, status="failed", error_type=error_type, reason=strip_local_paths(reason), named=named)
 
 
 def _parallel(items: Iterable, work: Callable, settings: DocketSettings, ingest_id: str) -> list[FileOutcome]:
