@@ -70,3 +70,12 @@ class TestWebhookPathTokens:
         outputs.append(err)
         shown = "\n".join(outputs)
         assert "SLACKTOKEN123" not in shown and "DISCORDTOKEN456" not in shown
+
+    def test_an_extension_webhook_listing_shows_no_token(self, docket_env: Path) -> None:
+        assert run("queues", "create", "--queue", "invoices", "--workflow", "invoice-capture", "--json")[0] == 0
+        code, out, err = run("extensions", "create", "-n", "slack", "--type", "webhook", "--url", SLACK, "-e", "initialize",
+                             "-q", "invoices", "--json")  # fmt: skip
+        assert code == 0, err
+        assert json.loads(out)["url"] == "https://hooks.slack.com/services/<redacted>"
+        shown = out + run("extensions", "list")[1] + run("extensions", "show", "-n", "slack")[1]
+        assert "SLACKTOKEN123" not in shown
