@@ -49,7 +49,9 @@ def run_ingest(request: IngestRequest, *, as_json: bool) -> IngestSummary:
 
     # A URL (a signed references URL, a notification URL with a token) goes to the catalog, and the
     # flow run's parameters name only the record: Prefect keeps parameters verbatim and shows them.
-    params: dict = {"push_id": hold_request(Resources.from_settings().catalog(), request)} if carries_urls(request) else {"request": request}
+    params: dict[str, object] = {"request": request}
+    if carries_urls(request):
+        params = {"push_id": hold_request(Resources.from_settings().catalog(), request)}
     if not as_json:
         stderr.print(f"Ingest {request.ingest_id} into batch {request.batch_id} (starting Prefect)...")
     try:
