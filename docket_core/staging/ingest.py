@@ -80,8 +80,7 @@ def stage_file(
 
 
 def _failed(name: str, error_type: str, reason: str, *, named: bool = True) -> FileOutcome:
-    # Reasons go out in listings and notifications: no local path (an OS error's, a download's file).
-    return FileOutcome(name=name, status="failed", error_type=error_type, reason=strip_local_paths(reason), named=named)
+    return FileOutcome(name=name, status="failed", error_type=error_type, reason=reason, named=named)
 
 
 def _parallel(items: Iterable, work: Callable, settings: DocketSettings, ingest_id: str) -> list[FileOutcome]:
@@ -110,7 +109,8 @@ def _folder(spec: dict, root: Path, kind: BatchKind, settings: DocketSettings, s
         try:
             return stage_file(path, name, batch_kind=kind, settings=settings, store=store)
         except OSError as exc:
-            return _failed(name, FileErrorType.INVALID_FILE_CONTENT, f"cannot read file: {exc.strerror or exc}")
+            # Reasons go out in listings and notifications: never the local path an OS error quotes.
+            return _failed(name, FileErrorType.INVALID_FILE_CONTENT, strip_local_paths(f"cannot read file: {exc.strerror or exc}"))
 
     refused = []
     for shown, reason in spec.get("refused", []):  # names that cannot be a file of the batch
@@ -177,7 +177,7 @@ def _references(
             slot, ref = slots[job.key]
             try:
                 if result.error is not None:
-                    outcomes[slot] = _failed(ref.name, result.error.error_type, str(result.error))
+                    outcomes[slot] = _failed(ref.name, result.error.error_type, strip_local_paths(str(result.error)))
                 else:
                     outcomes[slot] = stage_file(
                         job.dest, ref.name, batch_kind=kind, settings=settings, store=store, data=result.data
