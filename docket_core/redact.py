@@ -10,7 +10,7 @@ store or a catalog) may carry a password in their userinfo or in a `password=` q
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 __all__ = ["LOCAL_FILE", "REDACTED", "WEBHOOK_PATH_SECRETS", "path_secret", "redact_config_url", "scrub_url_secrets",
            "strip_local_paths"]  # fmt: skip
@@ -82,19 +82,20 @@ def redact_config_url(url: str) -> str:
         parts = urlsplit(url)
     except ValueError:
         return "<set, not a URL>"
-    netloc = parts.netloc
-    user, at, hostport = netloc.rpartition("@")
+    # Replace only what is secret, in the text as given (rebuilding with urlunsplit would turn
+    # sqlite:////abs/catalog.db into sqlite://abs/catalog.db).
+    shown = url
+    user, at, hostport = parts.netloc.rpartition("@")
     if at and ":" in user:
-        netloc = f"{user.partition(':')[0]}:***@{hostport}"
-    query = "&".join(
-        f"{quote(k, safe='')}={REDACTED if _SECRET_PARAM.search(k) else quote(v, safe='/:,-')}"
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-    )
-    path = parts.path
+        shown = shown.replace(parts.netloc, f"{user.partition(':')[0]}:***@{hostport}", 1)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    if any(_SECRET_PARAM.search(k) for k, _ in pairs):
+        query = "&".join(f"{quote(k, safe='')}={REDACTED if _SECRET_PARAM.search(k) else quote(v, safe='/:,-=')}" for k, v in pairs)
+        shown = shown.replace("?" + parts.query, "?" + query, 1)
     secret = path_secret(url)
     if secret:
-        path = path[: len(path) - len(secret)] + REDACTED
-    return urlunsplit((parts.scheme, netloc, path, query, ""))
+        shown = shown.replace(secret, REDACTED, 1)
+    return shown
 
 
 def strip_local_paths(text: str) -> str:

@@ -37,6 +37,14 @@ class TestSettings:
             assert secret not in out and secret not in text
 
 
+    def test_urls_without_secrets_are_shown_exactly_as_set(self, docket_env: Path, catalog_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("DOCKET_STORE_URL", "s3://bucket/docket?region=eu-west-1")
+        rows = {r["variable"]: r["value"] for r in json.loads(run("settings", "--json")[1])}
+        assert rows["DOCKET_STORE_URL"] == "s3://bucket/docket?region=eu-west-1"
+        if catalog_url.startswith("sqlite"):
+            assert rows["DOCKET_CATALOG_URL"] == catalog_url  # sqlite:////abs/path keeps its four slashes
+
+
 class TestWebhookPathTokens:
     @pytest.mark.parametrize(("url", "shown"), [
         (SLACK, "https://hooks.slack.com/services/<redacted>"),
