@@ -24,6 +24,7 @@ from PIL import Image, ImageFile
 
 from docket_core.deadline import check_deadline
 from docket_core.errors import DocketError, FileErrorType
+from docket_core.redact import strip_local_paths
 from docket_core.settings import DocketSettings
 
 __all__ = [
@@ -98,6 +99,7 @@ class FileRejected(DocketError, ValueError):
     """
 
     def __init__(self, error_type: FileErrorType, reason: str) -> None:
+        reason = strip_local_paths(reason)  # library messages (FFmpeg, pypdf, OS) quote local paths
         super().__init__(f"{error_type.value}: {reason}")
         self.error_type = error_type
         self.reason = reason

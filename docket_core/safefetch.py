@@ -38,6 +38,7 @@ import httpx
 
 from docket_core import httpbody
 from docket_core.errors import DocketError, FileErrorType, UnsafeURLError
+from docket_core.redact import scrub_url_secrets
 from docket_core.references import redact_url
 from docket_core.settings import DocketSettings
 
@@ -583,7 +584,7 @@ def _scrub(text: str, url: str) -> str:
     """`text` with the query string of `url` (as given or as httpx encodes it) replaced by `<redacted>`."""
     query = url.split("#", 1)[0].partition("?")[2]
     if not query:
-        return text
+        return scrub_url_secrets(text, url)
     forms = {query}
     try:
         forms.add(httpx.URL(url).query.decode("ascii", "replace"))
@@ -592,4 +593,4 @@ def _scrub(text: str, url: str) -> str:
     for form in sorted(forms, key=len, reverse=True):
         if form:
             text = text.replace(form, "<redacted>")
-    return text
+    return scrub_url_secrets(text, url)  # and a known webhook host's path token

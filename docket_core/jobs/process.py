@@ -29,6 +29,7 @@ from docket_core.jobs import leases
 from docket_core.jobs.models import ChunkSummary
 from docket_core.outputs import FileResult, PartWriter
 from docket_core.progress import advance
+from docket_core.redact import strip_local_paths
 from docket_core.resources import Resources
 from docket_core.settings import DocketSettings
 from docket_core.store import local_blob
@@ -111,7 +112,8 @@ def _timed_out(step: Step, result: FileResult) -> FileResult | None:
 
 
 def _failed(result: FileResult, error_type: str, reason: str) -> FileResult:
-    result.status, result.error_type, result.error_reason = "failed", str(error_type), reason[:2000]
+    # A step's error often quotes the local copy it read (FFmpeg, Pillow): never a path in a reason.
+    result.status, result.error_type, result.error_reason = "failed", str(error_type), strip_local_paths(reason)[:2000]
     result.datapoints, result.sources = {}, {}
     return result
 

@@ -32,6 +32,7 @@ from docket_core.notifications.ledger import Attempt, Claimed
 from docket_core.notifications.payloads import body_bytes
 from docket_core.notifications.schedule import Verdict, classify_status, parse_retry_after
 from docket_core.notifications.settings import NotifySettings
+from docket_core.redact import scrub_url_secrets
 from docket_core.references import redact_url
 from docket_core.signing import sign_headers
 
@@ -61,8 +62,7 @@ def new_owner() -> str:
 
 
 def _scrub(text: str, url: str) -> str:
-    query = url.split("#", 1)[0].partition("?")[2]
-    return text.replace(query, "<redacted>") if query else text
+    return scrub_url_secrets(text, url)  # its query, and the path's token of a known webhook host
 
 
 def _describe(exc: BaseException, url: str) -> str:
