@@ -23,6 +23,7 @@ import certifi
 import httpx
 
 from docket_core import httpbody
+from docket_core.redact import scrub_url_secrets
 
 __all__ = [
     "DEFAULT_MAX_ANSWER_BYTES",
@@ -178,7 +179,8 @@ class WebhookSender:
             except httpbody.BodyError as e:  # the same answer would come again: no retry
                 return WebhookAnswer(None, b"", str(e), False, attempt)
             except httpx.HTTPError as e:
-                answer = WebhookAnswer(None, b"", f"{type(e).__name__}: {e}", False, attempt)
+                # httpx may quote the URL; a webhook URL may carry its credential in the query or the path.
+                answer = WebhookAnswer(None, b"", scrub_url_secrets(f"{type(e).__name__}: {e}", call.url), False, attempt)
             else:
                 answer = WebhookAnswer(response.status_code, content, None, False, attempt)
                 if response.status_code not in _RETRY_STATUS:
