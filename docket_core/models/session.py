@@ -53,7 +53,7 @@ class TensorInfo:
     dtype: str
 
     def describe(self) -> str:
-        return f"{self.name} {list(d if isinstance(d, int) else (d or '?') for d in self.shape)}"
+        return f"{self.name} [{', '.join(str(d) if d is not None else '?' for d in self.shape)}]"
 
 
 @dataclass(frozen=True)
