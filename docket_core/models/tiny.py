@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["COLOUR_NAMES", "DEMO_BOXES", "colour_scores", "write_classifier", "write_detector"]
+__all__ = ["COLOUR_NAMES", "DEMO_BOXES", "colour_scores", "write_classifier", "write_conv_detector", "write_detector"]
 
 COLOUR_NAMES = ["red", "green", "blue"]
 _MIX = np.array([[1, -0.5, -0.5], [-0.5, 1, -0.5], [-0.5, -0.5, 1]], dtype=np.float32)
@@ -141,6 +141,55 @@ def write_classifier(path: Path, *, size: int = 32, dynamic: bool = True, names:
     model.ir_version = 9
     if names is not None:
         helper.set_model_props(model, {"names": repr(dict(enumerate(names))), "task": "classify"})
+    onnx.checker.check_model(model)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(path))
+    return path
+
+
+def write_conv_detector(path: Path, *, size: int = 320, classes: int = 80, width: int = 16, seed: int = 0) -> Path:
+    """A small convolutional network with random fixed weights and YOLOv8's output `[B, 4 + nc, N]`:
+    four stride-2 3x3 convolutions (ReLU) then a 1x1 head over a `size / 16` grid. Its boxes mean
+    nothing; it costs about what a small real detector costs per pixel, for benchmarks."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(seed)
+    nodes, inits = [], []
+    channels, name = 3, "images"
+    for i in range(4):
+        out = width * 2**i
+        w = (rng.standard_normal((out, channels, 3, 3)) * (2 / (channels * 9)) ** 0.5).astype(np.float32)
+        inits += [numpy_helper.from_array(w, f"w{i}"), numpy_helper.from_array(np.zeros(out, np.float32), f"b{i}")]
+        nodes += [helper.make_node("Conv", [name, f"w{i}", f"b{i}"], [f"c{i}"], strides=[2, 2], pads=[1, 1, 1, 1]),
+                  helper.make_node("Relu", [f"c{i}"], [f"r{i}"])]  # fmt: skip
+        channels, name = out, f"r{i}"
+    head = (rng.standard_normal((4 + classes, channels, 1, 1)) * 0.05).astype(np.float32)
+    bias = np.concatenate([np.zeros(4), np.full(classes, -2.0)]).astype(np.float32)
+    cells = size // 16
+    grid = cells**2
+    centres = (np.arange(cells) + 0.5) * 16
+    cy, cx = np.meshgrid(centres, centres, indexing="ij")
+    anchors = np.stack([cx.ravel(), cy.ravel(), np.full(grid, 48.0), np.full(grid, 48.0)])[None].astype(np.float32)
+    inits += [numpy_helper.from_array(head, "wh"), numpy_helper.from_array(bias, "bh"),
+              numpy_helper.from_array(np.array([0, 4 + classes, grid], np.int64), "shape"),
+              numpy_helper.from_array(anchors, "anchors")]  # fmt: skip
+    nodes += [helper.make_node("Conv", [name, "wh", "bh"], ["h"]),
+              helper.make_node("Reshape", ["h", "shape"], ["flat"]),
+              helper.make_node("Split", ["flat", "parts"], ["xywh", "logits"], axis=1)]  # fmt: skip
+    inits.append(numpy_helper.from_array(np.array([4, classes], np.int64), "parts"))
+    nodes += [helper.make_node("Sigmoid", ["logits"], ["scores"]),
+              helper.make_node("Add", ["xywh", "anchors"], ["boxes"]),  # boxes on the grid, nudged by the image
+              helper.make_node("Concat", ["boxes", "scores"], ["output0"], axis=1)]  # fmt: skip
+    graph = helper.make_graph(
+        nodes, "conv-detector",
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["batch", 3, size, size])],
+        [helper.make_tensor_value_info("output0", TensorProto.FLOAT, ["batch", 4 + classes, grid])],
+        initializer=inits,
+    )  # fmt: skip
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], producer_name="docket-tiny")
+    model.ir_version = 9
+    helper.set_model_props(model, {"names": repr({i: f"class{i}" for i in range(classes)})})
     onnx.checker.check_model(model)
     path.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(path))
