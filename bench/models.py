@@ -148,13 +148,13 @@ def main() -> None:
         "detections": {"floor": floor_n, "job": job_n},
     }  # fmt: skip
     print(f"{n} JPEGs 640x480, conv detector 320x320 (random fixed weights), CPU, {os.cpu_count()} cores")
-    print(f"{'':<34}{'images/s':>10}{'ratio':>10}")
-    print(f"{'plain loop, batch ' + str(args.batch_size) + ', one thread':<34}{n / plain_s:>10.1f}{plain_s / floor_s:>10.2f}")
-    print(f"{'plain loop, batch ' + str(args.batch_size) + f', {threads} decode threads':<34}"
+    print(f"{'':<40}{'images/s':>10}{'ratio':>10}")
+    print(f"{'plain loop, batch ' + str(args.batch_size) + ', one thread':<40}{n / plain_s:>10.1f}{plain_s / floor_s:>10.2f}")
+    print(f"{'plain loop, batch ' + str(args.batch_size) + f', {threads} decode threads':<40}"
           f"{figures['floor_images_per_s']:>10.1f}{1.0:>10.2f}   (the floor)")  # fmt: skip
-    print(f"{'docket job (process_batch)':<34}{figures['job_images_per_s']:>10.1f}{figures['job_over_floor']:>10.2f}"
+    print(f"{'docket job (process_batch)':<40}{figures['job_images_per_s']:>10.1f}{figures['job_over_floor']:>10.2f}"
           f"   (x slower than the floor; goal <= {FLOOR_GOAL})")  # fmt: skip
-    print(f"{'floor, one image per run':<34}{figures['one_per_run_images_per_s']:>10.1f}"
+    print(f"{'floor, one image per run':<40}{figures['one_per_run_images_per_s']:>10.1f}"
           f"{1 / figures['batched_over_one_per_run']:>10.2f}   (batch {args.batch_size} is {figures['batched_over_one_per_run']:.2f}x one per run)")  # fmt: skip
     print(f"detections: floor {floor_n}, job {job_n} (the same model, the same images)")
     OUT.parent.mkdir(parents=True, exist_ok=True)

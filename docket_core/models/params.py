@@ -121,5 +121,6 @@ def build_step(name: str, uses: str, with_: dict[str, Any], run_after: Iterable[
         step = OcrStep(name, params)
         return Step(name, step, after, uses=uses, params=recorded, predicts=True), step.fields()
     model_step = DetectStep(name, params, base) if isinstance(params, DetectParams) else ClassifyStep(name, params, base)
-    step = Step(name, model_step, after, chunk_fn=model_step.run_chunk, uses=uses, params=recorded, predicts=True)
+    step = Step(name, model_step, after, chunk_fn=model_step.run_chunk, uses=uses, params=recorded, predicts=True,
+                check=model_step.check)  # fmt: skip
     return step, model_step.fields()

@@ -58,6 +58,13 @@ class _ModelStep:
         names = self._names(info)
         return session, info, names
 
+    def check(self) -> None:
+        """Load the model (once per process) and fit it to the step; raises `ModelError` if it does not fit."""
+        _, info, names = self.load()
+        self.postprocessor(info, names)
+        info.input_size(self.params.imgsz)
+        _ = info.input_dtype
+
     def _names(self, info: ModelInfo) -> dict[int, str]:
         given = self.params.names
         if given is None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args
@@ -65,6 +65,8 @@ class Step:
     params: Mapping[str, Any] = field(default_factory=dict, compare=False)
     predicts: bool = False
     """Whether it adds rows to the job's predictions table (model steps)."""
+    check: Callable[[], None] | None = field(default=None, compare=False)
+    """Raises `InputError` when the step cannot run at all (a model missing or of an unsupported form)."""
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,16 @@ class Workflow:
     def chunked(self) -> bool:
         """Whether some step runs over a whole chunk at once (jobs then run the chunk level by level)."""
         return any(s.chunk_fn is not None for s in self.steps)
+
+    def check(self) -> None:
+        """Make sure every step can run (its model loads and fits the step) before a job starts.
+
+        Raises:
+            InputError: A step cannot run; the message names the step's problem (shapes, checksum, file).
+        """
+        for step in self.steps:
+            if step.check is not None:
+                step.check()
 
     @property
     def predicts(self) -> bool:

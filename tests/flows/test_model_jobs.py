@@ -82,6 +82,22 @@ class TestDetectionJob:
         image = Path(details["outputs"]["images"]) / "detect" / "img0001.png.jpg"
         assert image.read_bytes()[:3] == b"\xff\xd8\xff"
 
+    def test_a_job_whose_model_fits_no_detection_layout_fails_before_any_chunk_naming_the_shapes(
+        self, tmp_path: Path, docket_env: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from docket_core.models.session import ModelError
+        from docket_core.models.tiny import write_classifier
+        from flows.process_batch import process_batch
+
+        detection_workflow(tmp_path, monkeypatch)
+        write_classifier(tmp_path / "models" / "tiny.onnx")  # a classifier where the detector should be
+        for i in range(3):
+            solid(tmp_path / "in" / f"img{i}.png", (64, 64), (255, 0, 0))
+        stage(tmp_path / "in", "few")
+        with pytest.raises(ModelError, match=r"outputs logits \[batch, 3\] match no supported detection layout"):
+            process_batch(job=JobRequest(batch_id="few", workflow_id="detect", job_id="wrong-model"))
+        assert not Resources.from_settings().store().list("jobs/wrong-model")
+
     def test_a_videos_sampled_frames_go_through_the_model_with_their_index_and_time(
         self, tmp_path: Path, docket_env: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
