@@ -161,3 +161,38 @@ class TestAnnotations:
         assert drawn.size == (320, 320)
         r, g, b = drawn.getpixel((40, 120))  # on the left edge of the first red box (20, 30, 100, 110) x 2
         assert g < 180  # a red box line, not the yellow of the image
+
+
+def info(*shapes: tuple) -> "object":
+    from docket_core.models.session import ModelInfo, TensorInfo
+
+    return ModelInfo("0" * 64, (TensorInfo("images", (1, 3, 640, 640), "tensor(float)"),),
+                     tuple(TensorInfo(f"output{i}", s, "tensor(float)") for i, s in enumerate(shapes)), {}, ("CPUExecutionProvider",))  # fmt: skip
+
+
+class TestLayoutRecognition:
+    @pytest.mark.parametrize(
+        ("shape", "classes", "expected"),
+        [
+            ((1, 84, 8400), None, ("yolov8", 80)),  # YOLOv8/YOLO11 COCO export
+            ((1, 84, 8400), 80, ("yolov8", 80)),
+            ((1, 25200, 85), None, ("yolov5", 80)),  # YOLOv5 COCO export
+            (("batch", 25200, 85), 80, ("yolov5", 80)),
+            ((1, 300, 6), 80, ("nms", 80)),  # YOLOv10 / export(nms=True)
+            ((1, 300, 6), 1, ("nms", 1)),  # few candidates: NMS already done
+            ((1, 25200, 6), 1, ("yolov5", 1)),  # a single-class YOLOv5 model also has 6 columns
+            ((1, 5, 8400), 1, ("yolov8", 1)),
+        ],
+    )
+    def test_the_layout_is_recognised_from_the_shape_and_the_class_count(self, shape: tuple, classes: int | None, expected: tuple) -> None:
+        from docket_core.models.detect import detect_layout
+
+        assert detect_layout(info(shape), classes) == expected  # type: ignore[arg-type]
+
+    def test_an_asked_for_layout_that_does_not_fit_is_refused_with_what_it_expects(self) -> None:
+        from docket_core.models.detect import detect_layout
+
+        with pytest.raises(ModelError, match=r"layout 'yolov5' was asked for, but the model's outputs are output0 \[1, 84, 8400\]"):
+            detect_layout(info((1, 84, 8400)), 80, "yolov5")  # type: ignore[arg-type]
+        with pytest.raises(ModelError, match=r"outputs output0 \[1, 32, 160, 160\], output1 \[1, 116, 8400\] match no"):
+            detect_layout(info((1, 32, 160, 160), (1, 116, 8400)), None)  # type: ignore[arg-type]
