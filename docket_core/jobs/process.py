@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -235,10 +236,11 @@ def _process(lease: leases.Lease, heartbeat: leases.Heartbeat, workflow: Workflo
         finally:
             advance(job.job_id)
 
-    def whole_chunk(mapped: Callable[..., Iterator[StepOutput | Exception]]) -> Iterator[FileResult]:
-        with ExitStack() as blobs:
-            present = [(n, blobs.enter_context(local_blob(store, rows[n].sha256)), rows[n].media_type, rows[n].sha256)
-                       for n in chunk.names if n in rows and rows[n].sha256 is not None]  # fmt: skip
+    def whole_chunk(mapped: Callable[..., Iterator[Any]]) -> Iterator[FileResult]:
+        names = [n for n in chunk.names if n in rows and rows[n].sha256 is not None]
+        with ExitStack() as blobs:  # every file of the chunk at hand at once (copied by the file threads from a remote store)
+            paths = list(mapped(lambda n: blobs.enter_context(local_blob(store, rows[n].sha256)), names))
+            present = [(n, path, rows[n].media_type, rows[n].sha256) for n, path in zip(names, paths)]
             done = {r.file_name: r for r in run_chunk(workflow, present, mapped)}
         for name in chunk.names:
             advance(job.job_id)
