@@ -43,6 +43,7 @@ def stage(folder: Path, batch_id: str, kind: str = "images") -> None:
 
 
 class TestDetectionJob:
+    @pytest.mark.slow
     def test_predictions_of_a_few_hundred_images_land_in_parquet_that_duckdb_pandas_and_polars_read(
         self, tmp_path: Path, docket_env: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:

@@ -50,6 +50,7 @@ def rendered(path: Path) -> Path:
 
 
 class TestOcrText:
+    @pytest.mark.slow  # loads and runs three real OCR models: about 10 s on 2 busy cores
     def test_text_lines_come_with_pixel_boxes_and_confidence_top_to_bottom(self, tmp_path: Path) -> None:
         wf = workflow(tmp_path, [{"name": "ocr", "uses": "ocr-text", "with": {"annotate": True}}])
         result = run(wf, [rendered(tmp_path / "text.png")])["text.png"]
