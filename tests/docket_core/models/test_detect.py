@@ -196,3 +196,25 @@ class TestLayoutRecognition:
             detect_layout(info((1, 84, 8400)), 80, "yolov5")  # type: ignore[arg-type]
         with pytest.raises(ModelError, match=r"outputs output0 \[1, 32, 160, 160\], output1 \[1, 116, 8400\] match no"):
             detect_layout(info((1, 32, 160, 160), (1, 116, 8400)), None)  # type: ignore[arg-type]
+
+
+class TestNames:
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "{0: 'cat', 1: 'dog'}",  # Ultralytics' metadata_props
+            '["cat", "dog"]',
+            "names:\n  0: cat\n  1: dog\nnc: 2\n",  # an Ultralytics data.yaml
+            "cat\ndog\n",  # one per line
+        ],
+    )
+    def test_class_names_are_read_from_each_usual_form(self, text: str) -> None:
+        from docket_core.models.session import parse_names
+
+        assert parse_names(text, "test") == {0: "cat", 1: "dog"}
+
+    def test_a_video_without_a_frames_step_before_the_model_fails_that_file_saying_what_to_add(self, models: Path) -> None:
+        (models / "clip.mp4").write_bytes(b"\0" * 16)
+        [result] = run(workflow(models, detect(models, "yolov8.onnx"), media=("videos",)), [models / "clip.mp4"], "video/mp4").values()
+        assert result.status == "failed"
+        assert "add a step `uses: video-frames`" in (result.error_reason or "")
