@@ -83,19 +83,24 @@ class ModelInfo:
     def dynamic_batch(self) -> bool:
         return not isinstance(self.input.shape[0], int)
 
-    def input_size(self, default: int) -> tuple[int, int]:
-        """`(height, width)` the model takes: from the input's shape, else `default` when dynamic."""
-        shape = self.input.shape
-        if len(shape) != 4 or shape[1] not in (1, 3, None) and not isinstance(shape[1], str):
-            raise ModelError(f"expected an image input [N, 3, H, W], got {self.input.describe()}")
-        height = shape[2] if isinstance(shape[2], int) else default
-        width = shape[3] if isinstance(shape[3], int) else default
-        return height, width
-
     @property
-    def channels(self) -> int:
-        c = self.input.shape[1]
-        return c if isinstance(c, int) else 3
+    def channels_last(self) -> bool:
+        """Whether the image input is NHWC (TensorFlow exports) rather than NCHW."""
+        shape = self.input.shape
+        return len(shape) == 4 and shape[3] == 3 and shape[1] != 3
+
+    def input_size(self, default: int) -> tuple[int, int]:
+        """`(height, width)` the model takes: from the input's shape, else `default` when dynamic.
+
+        Raises:
+            ModelError: The input is not a batch of RGB images, `[N, 3, H, W]` or `[N, H, W, 3]`.
+        """
+        shape = self.input.shape
+        channels = shape[3] if self.channels_last else (shape[1] if len(shape) == 4 else None)
+        if len(shape) != 4 or (isinstance(channels, int) and channels != 3):
+            raise ModelError(f"expected an RGB image input [N, 3, H, W] or [N, H, W, 3], got {self.input.describe()}")
+        height, width = (shape[1], shape[2]) if self.channels_last else (shape[2], shape[3])
+        return (height if isinstance(height, int) else default), (width if isinstance(width, int) else default)
 
 
 def parse_names(raw: Any, where: str) -> dict[int, str]:

@@ -86,7 +86,7 @@ class _ModelStep:
         session, info, names = self.load()
         decode_output = self.postprocessor(info, names)
         height, width = info.input_size(self.params.imgsz)
-        channels_last = info.input.shape[-1] == 3 and info.input.shape[1] != 3
+        channels_last = info.channels_last
         dtype = info.input_dtype
         input_name = info.input.name
         batch_size = self.params.batch_size if info.dynamic_batch else 1

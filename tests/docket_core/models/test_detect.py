@@ -218,3 +218,18 @@ class TestNames:
         [result] = run(workflow(models, detect(models, "yolov8.onnx"), media=("videos",)), [models / "clip.mp4"], "video/mp4").values()
         assert result.status == "failed"
         assert "add a step `uses: video-frames`" in (result.error_reason or "")
+
+
+class TestInputs:
+    def test_nchw_and_nhwc_inputs_give_their_size_and_a_grey_one_is_refused(self) -> None:
+        from docket_core.models.session import ModelInfo, TensorInfo
+
+        def shaped(shape: tuple) -> ModelInfo:
+            return ModelInfo("0" * 64, (TensorInfo("images", shape, "tensor(float)"),), (), {}, ())
+
+        assert shaped((1, 3, 480, 640)).input_size(320) == (480, 640)
+        assert shaped(("n", 3, "h", "w")).input_size(320) == (320, 320)
+        nhwc = shaped((1, 416, 512, 3))
+        assert nhwc.channels_last and nhwc.input_size(320) == (416, 512)
+        with pytest.raises(ModelError, match=r"expected an RGB image input .* got images \[1, 1, 64, 64\]"):
+            shaped((1, 1, 64, 64)).input_size(320)
