@@ -14,7 +14,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from typing import Any
+
 import numpy as np
+
+from docket_core.errors import DocketError
 
 __all__ = ["COLOUR_NAMES", "DEMO_BOXES", "colour_scores", "write_classifier", "write_conv_detector", "write_detector"]
 
@@ -33,6 +37,15 @@ DEMO_BOXES: list[tuple[tuple[float, float, float, float], tuple[float, float, fl
 ]  # fmt: skip
 
 
+def _onnx() -> Any:
+    """The `onnx` package, which only building these models needs."""
+    try:
+        import onnx
+    except ImportError as exc:
+        raise DocketError("building the tiny models needs the onnx package: pip install 'docket[test]' (or pip install onnx)") from exc
+    return onnx
+
+
 def colour_scores(rgb: Sequence[float]) -> np.ndarray:
     """The three class scores the models compute for an input whose channel means are `rgb` (0-1)."""
     return np.maximum(np.asarray(rgb, dtype=np.float32) @ _MIX.T, 0)
@@ -40,7 +53,7 @@ def colour_scores(rgb: Sequence[float]) -> np.ndarray:
 
 def _graph(layout: str, size: int, boxes: Sequence[tuple[tuple[float, ...], tuple[float, ...]]], dynamic: bool,
            names: Sequence[str] | None) -> "object":  # fmt: skip
-    import onnx
+    onnx = _onnx()
     from onnx import TensorProto, helper, numpy_helper
 
     nc = 3
@@ -111,8 +124,7 @@ def write_detector(path: Path, layout: str = "yolov8", *, size: int = 160, dynam
                    boxes: Sequence[tuple[tuple[float, ...], tuple[float, ...]]] = DEMO_BOXES,
                    names: Sequence[str] | None = COLOUR_NAMES) -> Path:  # fmt: skip
     """A fixed-weight detector with `layout`'s output; names in its metadata as Ultralytics writes them."""
-    import onnx
-
+    onnx = _onnx()
     path.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(_graph(layout, size, boxes, dynamic, names), str(path))  # type: ignore[arg-type]
     return path
@@ -120,7 +132,7 @@ def write_detector(path: Path, layout: str = "yolov8", *, size: int = 160, dynam
 
 def write_classifier(path: Path, *, size: int = 32, dynamic: bool = True, names: Sequence[str] | None = COLOUR_NAMES) -> Path:
     """A fixed-weight classifier: logits `4 * colour_scores` per image, `[B, 3]`."""
-    import onnx
+    onnx = _onnx()
     from onnx import TensorProto, helper, numpy_helper
 
     batch = "batch" if dynamic else 1
@@ -151,7 +163,7 @@ def write_conv_detector(path: Path, *, size: int = 320, classes: int = 80, width
     """A small convolutional network with random fixed weights and YOLOv8's output `[B, 4 + nc, N]`:
     four stride-2 3x3 convolutions (ReLU) then a 1x1 head over a `size / 16` grid. Its boxes mean
     nothing; it costs about what a small real detector costs per pixel, for benchmarks."""
-    import onnx
+    onnx = _onnx()
     from onnx import TensorProto, helper, numpy_helper
 
     rng = np.random.default_rng(seed)
