@@ -227,7 +227,7 @@ def workflow_from_yaml(path: Path) -> list[Workflow]:
         fields: dict[str, FieldType] = {}
         for s in item["steps"]:
             if isinstance(s, dict) and "name" in s and "uses" in s and "function" not in s:
-                from docket_core.models.params import build_step
+                from docket_core.models.params import build_step  # late: it builds on Step, defined here
 
                 step, step_fields = build_step(s["name"], s["uses"], s.get("with") or {}, s.get("run_after", []),
                                                base=path.parent, where=where)  # fmt: skip
