@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from docket_core.store import Store
-from docket_core.workflows.model import FieldType, Message
+from docket_core.workflows.model import FieldType, Message, Prediction
 
 __all__ = ["DATAPOINTS", "DOCUMENTS_BASE", "FileResult", "PartWriter", "datapoint_rows", "documents_schema"]
 
@@ -90,6 +90,10 @@ class FileResult:
     messages: list[Message] = field(default_factory=list)
     error_type: str | None = None
     error_reason: str | None = None
+    predictions: dict[str, list[Prediction]] = field(default_factory=dict)
+    """Per model step: its rows of the predictions table (`docket_core.predictions`)."""
+    images: dict[tuple[str, str], bytes] = field(default_factory=dict)
+    """Per (step, file name suffix): an annotated image for the output batch."""
 
 
 def _text(value: Any) -> str | None:

@@ -47,6 +47,7 @@ def _summary(d: dict[str, Any]) -> str:
             f"Output batch: `{d['output_batch_id']}` "
             f"(`docket staging export-batch --batch-id {d['output_batch_id']} --target-dir out/`).",
             f"Documents: `{outputs.get('documents', '')}`; datapoints: `{outputs.get('datapoints', '')}`.",
+            f"Predictions: `{outputs['predictions']}`; annotated images: `{outputs.get('images', 'none')}`." if "predictions" in outputs else "",
             f"{('Error: ' + d['error']) if d.get('error') else ''}",
         ]
     )

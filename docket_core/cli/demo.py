@@ -94,6 +94,10 @@ def demo(
         )
         _show_rows(details)
 
+    from docket_core.cli.demo_models import demo_models
+
+    demo_models(root / "models", "demo-images", lambda line: stdout.print(line, highlight=False))
+
     from docket_core.queues.demo import demo_queue
 
     stdout.print("\nQueue: the invoices through a queue with ordered extensions to an export")

@@ -17,6 +17,7 @@ from docket_core.catalog.schema import files, job_chunks, jobs
 from docket_core.errors import NotFoundError
 from docket_core.notifications.subscriptions import notify_job_finished
 from docket_core.outputs import DATAPOINTS, FileResult, datapoint_rows
+from docket_core.predictions import predictions_key
 from docket_core.resources import Resources
 from docket_core.workflows.registry import Workflow
 
@@ -94,9 +95,10 @@ def _register(conn: sa.Connection, store: Any, output_batch: str, job_id: str, k
     rows = []
     for key in keys:
         data = store.read_bytes(key)
+        media_type = PARQUET if key.endswith(".parquet") else "image/jpeg"
         rows.append(
             {"batch_id": output_batch, "name": key[len(prefix):], "status": "ingested", "sha256": hashlib.sha256(data).hexdigest(),
-             "size": len(data), "media_type": PARQUET, "ingest_id": job_id, "shard_id": job_id, "store_key": key,
+             "size": len(data), "media_type": media_type, "ingest_id": job_id, "shard_id": job_id, "store_key": key,
              "created_at": now, "updated_at": now}  # fmt: skip
         )
     conn.execute(sa.delete(files).where(files.c.batch_id == output_batch))
@@ -111,7 +113,7 @@ def finish_job(job_id: str, workflow: Workflow, resources: Resources) -> dict[st
     with catalog.read() as conn:
         job = conn.execute(sa.select(jobs).where(jobs.c.job_id == job_id)).one()
         chunks = conn.execute(
-            sa.select(job_chunks.c.docs_key, job_chunks.c.points_key, job_chunks.c.status)
+            sa.select(job_chunks.c.docs_key, job_chunks.c.points_key, job_chunks.c.status, job_chunks.c.seq)
             .where(job_chunks.c.job_id == job_id)
             .order_by(job_chunks.c.seq)
         ).all()
@@ -131,6 +133,9 @@ def finish_job(job_id: str, workflow: Workflow, resources: Resources) -> dict[st
     with catalog.begin() as conn:
         conn.execute(sa.update(jobs).where(jobs.c.job_id == job_id).values(stage="export"))
     keys = [k for c in chunks for k in (c.docs_key, c.points_key)]
+    if workflow.predicts:  # model steps: a predictions part per chunk, and the annotated images
+        keys += [predictions_key(job_id, c.seq) for c in chunks]
+        keys += store.list(f"jobs/{job_id}/images")
     if workflow.batch_steps:
         batch_key = f"jobs/{job_id}/datapoints/part-batch.parquet"
         with store.writer(batch_key) as fh, pq.ParquetWriter(fh, DATAPOINTS, compression="zstd") as writer:

@@ -38,9 +38,11 @@ def register_job(request: JobRequest, workflow: Workflow, resources: Resources) 
 
     Raises:
         NotFoundError: no such batch.
-        InputError: the workflow does not process what the batch holds.
+        InputError: the workflow does not process what the batch holds, or a step of it cannot run
+            (a model step's model is missing, has another checksum or an unsupported form).
         ConflictError: the job id was used with another batch or workflow definition.
     """
+    workflow.check()  # a model that cannot run fails the job here, before any chunk (and outside a transaction)
     job_id = request.job_id or new_job_id()
     fingerprint = _fingerprint(request, workflow)
     now = utcnow()

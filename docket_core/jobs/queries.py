@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from docket_core.catalog import Catalog
-from docket_core.catalog.schema import job_chunks, jobs
+from docket_core.catalog.schema import files, job_chunks, jobs
 from docket_core.errors import NotFoundError
 
 __all__ = ["job_details", "list_jobs"]
@@ -50,7 +50,24 @@ def _details(conn: sa.Connection, job: sa.Row, store_uri: Any = None) -> dict[st
             "documents": store_uri(f"jobs/{job.job_id}/documents") + "/*.parquet",
             "datapoints": store_uri(f"jobs/{job.job_id}/datapoints") + "/*.parquet",
         }
+        kinds = _model_outputs(conn, job.output_batch_id)
+        if "predictions" in kinds:
+            details["outputs"]["predictions"] = store_uri(f"jobs/{job.job_id}/predictions") + "/*.parquet"
+        if "images" in kinds:
+            details["outputs"]["images"] = store_uri(f"jobs/{job.job_id}/images")
     return details
+
+
+def _model_outputs(conn: sa.Connection, output_batch: str | None) -> set[str]:
+    """Which of the model steps' outputs (`predictions`, `images`) the job's output batch holds."""
+    if output_batch is None:
+        return set()
+    found = set()
+    for kind in ("predictions", "images"):
+        hit = conn.execute(sa.select(files.c.name).where(files.c.batch_id == output_batch, files.c.name.like(f"{kind}/%")).limit(1)).first()
+        if hit is not None:
+            found.add(kind)
+    return found
 
 
 def job_details(catalog: Catalog, job_id: str, *, store_uri: Any = None) -> dict[str, Any]:

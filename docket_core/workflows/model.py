@@ -10,21 +10,29 @@ a multivalue section (invoice line items, video frames), a list of dicts of scal
 
 A batch step runs once per job after every file was processed, over the datapoints of all files
 (for example grouping near-duplicate images); it returns extra datapoints per file name.
+
+A chunk step (`ChunkStepFn`) sees all files of a job's chunk at once, for work that gains from
+batching across files (a model run over a batch of images). It returns one outcome per file, in
+order: a `StepOutput`, or the exception that failed that file alone; it raises only when no file can
+be processed (a model that cannot be loaded). Its outputs may carry `predictions` (rows of the
+predictions table) and `images` (annotated copies written to the job's output batch).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 __all__ = [
     "BatchStepFn",
+    "ChunkStepFn",
     "Evidence",
     "FieldType",
     "FileContext",
     "Message",
+    "Prediction",
     "StepFn",
     "StepOutput",
 ]
@@ -66,13 +74,40 @@ class Evidence:
     confidence: float
 
 
+@dataclass(frozen=True)
+class Prediction:
+    """One row of the predictions table: a detection, one of a classification's top k, or a text line.
+
+    `box` is `(x0, y0, x1, y1)` in pixels of the image the model saw before preprocessing (the
+    photo, or the video frame), origin top left; None for a classification. `rank` orders a file's
+    (or frame's) predictions: by confidence for detections and classes, top to bottom for text lines.
+    """
+
+    task: Literal["detect", "classify", "ocr"]
+    rank: int
+    confidence: float
+    class_id: int | None = None
+    class_name: str | None = None
+    text: str | None = None
+    box: tuple[float, float, float, float] | None = None
+    image_size: tuple[int, int] | None = None
+    """`(width, height)` of the image the box is in, for boxes normalised to [0, 1]."""
+    frame_index: int | None = None
+    timestamp_s: float | None = None
+
+
 @dataclass
 class StepOutput:
     datapoints: dict[str, Any] = field(default_factory=dict)
     messages: list[Message] = field(default_factory=list)
     evidence: dict[str, Evidence] = field(default_factory=dict)
     """Per `schema_id` of `datapoints`: where its value came from (absent when unknown)."""
+    predictions: list[Prediction] = field(default_factory=list)
+    """Rows for the job's predictions table (model steps)."""
+    images: dict[str, bytes] = field(default_factory=dict)
+    """Encoded images to keep in the job's output batch, by file name suffix (`.jpg`): annotations."""
 
 
 StepFn = Callable[[FileContext], StepOutput]
+ChunkStepFn = Callable[[Sequence[FileContext]], list["StepOutput | Exception"]]
 BatchStepFn = Callable[[Iterable[tuple[str, Mapping[str, Any]]]], dict[str, dict[str, Any]]]

@@ -2,8 +2,9 @@
 
 A workflow's steps are ordered by the same planner that orders extensions (`docket_core.dag`). Users add
 their own without touching Docket: YAML files (`DOCKET_WORKFLOW_PATHS`, files or folders) whose steps
-name functions as `package.module:function`, or Python modules (`DOCKET_WORKFLOW_MODULES`) that
-define `WORKFLOWS = [Workflow(...), ...]`.
+name functions as `package.module:function` or use a built-in step with parameters (`uses: onnx-detect`
+with `with: {model: ..., conf: 0.25}`; see `docket_core.models.steps`), or Python modules
+(`DOCKET_WORKFLOW_MODULES`) that define `WORKFLOWS = [Workflow(...), ...]`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args
@@ -21,7 +22,7 @@ import yaml
 from docket_core.dag import plan_levels, validate_dag
 from docket_core.errors import InputError, NotFoundError
 from docket_core.names import check_id
-from docket_core.workflows.model import BatchStepFn, FieldType, StepFn
+from docket_core.workflows.model import BatchStepFn, ChunkStepFn, FieldType, StepFn
 
 __all__ = ["Step", "Workflow", "builtin_workflows", "get_workflow", "load_workflows", "workflow_from_yaml"]
 
@@ -52,9 +53,20 @@ def _qualname(fn: Any) -> str:
 
 @dataclass(frozen=True)
 class Step:
+    """A step: `fn` runs over one file; a step with `chunk_fn` runs over a whole chunk of files at once
+    in jobs (`fn` then runs it over one file elsewhere). `uses` and `params` name a built-in step
+    with parameters (`uses: onnx-detect`), and enter the workflow's fingerprint."""
+
     name: str
     fn: StepFn
     run_after: frozenset[str] = frozenset()
+    chunk_fn: ChunkStepFn | None = field(default=None, compare=False)
+    uses: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    predicts: bool = False
+    """Whether it adds rows to the job's predictions table (model steps)."""
+    check: Callable[[], None] | None = field(default=None, compare=False)
+    """Raises `InputError` when the step cannot run at all (a model missing or of an unsupported form)."""
 
 
 @dataclass(frozen=True)
@@ -86,7 +98,7 @@ class Workflow:
     def build(
         cls,
         workflow_id: str,
-        steps: Sequence[tuple[str, StepFn, Iterable[str]]],
+        steps: Sequence[tuple[str, StepFn, Iterable[str]] | Step],
         *,
         media: Iterable[str],
         fields: Mapping[str, FieldType] | None = None,
@@ -98,7 +110,7 @@ class Workflow:
             workflow_id=workflow_id,
             description=description,
             media_kinds=frozenset(media),
-            steps=tuple(Step(name, fn, frozenset(after)) for name, fn, after in steps),
+            steps=tuple(s if isinstance(s, Step) else Step(s[0], s[1], frozenset(s[2])) for s in steps),
             fields=dict(fields or {}),
             batch_steps=tuple(batch_steps),
             source=source,
@@ -115,11 +127,34 @@ class Workflow:
         """Changes when the definition does: steps, their functions and order, and the fields."""
         definition = {
             "id": self.workflow_id,
-            "steps": sorted((s.name, _qualname(s.fn), sorted(s.run_after)) for s in self.steps),
+            "steps": sorted(
+                (s.name, _qualname(s.fn), sorted(s.run_after), *([s.uses, dict(s.params)] if s.uses else []))
+                for s in self.steps
+            ),
             "batch_steps": [_qualname(b) for b in self.batch_steps],
             "fields": dict(sorted(self.fields.items())),
         }
-        return hashlib.sha256(json.dumps(definition).encode()).hexdigest()
+        return hashlib.sha256(json.dumps(definition, default=str, sort_keys=True).encode()).hexdigest()
+
+    @property
+    def chunked(self) -> bool:
+        """Whether some step runs over a whole chunk at once (jobs then run the chunk level by level)."""
+        return any(s.chunk_fn is not None for s in self.steps)
+
+    def check(self) -> None:
+        """Make sure every step can run (its model loads and fits the step) before a job starts.
+
+        Raises:
+            InputError: A step cannot run; the message names the step's problem (shapes, checksum, file).
+        """
+        for step in self.steps:
+            if step.check is not None:
+                step.check()
+
+    @property
+    def predicts(self) -> bool:
+        """Whether jobs of this workflow write a predictions table."""
+        return any(s.predicts for s in self.steps)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -127,7 +162,9 @@ class Workflow:
             "description": self.description,
             "media": sorted(self.media_kinds),
             "steps": [
-                {"name": s.name, "function": _qualname(s.fn), "run_after": sorted(s.run_after)} for s in self.steps
+                {"name": s.name, "function": _qualname(s.fn), "run_after": sorted(s.run_after)}
+                | ({"uses": s.uses, "with": dict(s.params)} if s.uses else {})
+                for s in self.steps
             ],
             "levels": [[s.name for s in level] for level in self.levels()],
             "fields": dict(self.fields),
@@ -185,10 +222,23 @@ def workflow_from_yaml(path: Path) -> list[Workflow]:
         where = f"{path}: workflow {n}"
         if not isinstance(item, dict) or "workflow_id" not in item or "steps" not in item:
             raise InputError(f"{where}: expected a mapping with workflow_id, media and steps, got {item!r:.200}")
-        steps = []
+        steps: list[tuple[str, StepFn, Iterable[str]] | Step] = []
+        declared = dict(item.get("fields", {}))
+        fields: dict[str, FieldType] = {}
         for s in item["steps"]:
+            if isinstance(s, dict) and "name" in s and "uses" in s and "function" not in s:
+                from docket_core.models.params import build_step  # late: it builds on Step, defined here
+
+                step, step_fields = build_step(s["name"], s["uses"], s.get("with") or {}, s.get("run_after", []),
+                                               base=path.parent, where=where)  # fmt: skip
+                steps.append(step)
+                fields.update(step_fields)
+                continue
             if not isinstance(s, dict) or "name" not in s or "function" not in s:
-                raise InputError(f"{where}: each step needs name and function ('package.module:function'), got {s!r:.200}")
+                raise InputError(
+                    f"{where}: each step needs name and either function ('package.module:function') or uses "
+                    f"(a built-in step: onnx-detect, onnx-classify, ocr-text, video-frames), got {s!r:.200}"
+                )
             steps.append((s["name"], import_function(s["function"]), s.get("run_after", [])))
         batch = [import_function(b) for b in item.get("batch_steps", [])]
         workflows.append(
@@ -196,7 +246,7 @@ def workflow_from_yaml(path: Path) -> list[Workflow]:
                 item["workflow_id"],
                 steps,
                 media=item.get("media", ["images"]),
-                fields=item.get("fields", {}),
+                fields=fields | declared,
                 batch_steps=batch,
                 description=item.get("description", ""),
                 source=str(path),
