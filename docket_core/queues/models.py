@@ -12,10 +12,12 @@ Score thresholds follow Rossum's names: the queue's `default_score_threshold` an
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from docket_core.errors import InputError
 from docket_core.names import check_id
 
 __all__ = ["BASIC_SECTION", "FIELD_ID", "FieldSpec", "QueueSpec", "RESERVED_FIELD_IDS", "section_id"]
@@ -167,6 +169,28 @@ class QueueSpec(BaseModel):
                 if column.id == schema_id:
                     return table, column
         return None
+
+    def with_score_thresholds(self, *, default: float | None = None, fields: Mapping[str, float] | None = None) -> QueueSpec:
+        """This queue with a new `default_score_threshold` (when given) and fields' own thresholds.
+
+        Raises:
+            InputError: a field id the schema does not have, or a threshold outside [0, 1].
+        """
+        fields = dict(fields or {})
+        known = {f.id for f in self.scalar_fields()}
+        unknown = sorted(set(fields) - known)
+        if unknown:
+            raise InputError(f"queue {self.queue_id!r} has no plain field {', '.join(map(repr, unknown))} to set a score threshold on (fields: {', '.join(sorted(known))})")
+        data = self.model_dump()
+        if default is not None:
+            data["default_score_threshold"] = default
+        for field in data["fields"]:
+            if field["id"] in fields:
+                field["score_threshold"] = fields[field["id"]]
+        try:
+            return QueueSpec.model_validate(data)
+        except ValidationError as e:
+            raise InputError(f"score thresholds must be in [0, 1]: {'; '.join(err['msg'] for err in e.errors())}") from e
 
     def to_json(self) -> dict[str, Any]:
         """The queue as JSON, each field with only what differs from the defaults."""
