@@ -21,7 +21,8 @@ queues:
   - id: invoices
     name: Supplier invoices
     workflow: invoice-capture        # the schema is the workflow's fields, plus vendor_id
-    auto_confirm: true               # confirm what no error message or automation blocker holds back
+    auto_confirm: true               # confirm what no error message or automation blocker holds back,
+    default_score_threshold: 0.9     # when every required field was read with at least this confidence
 extensions:
   - name: tax-fill
     builtin: tax-fill
