@@ -79,14 +79,15 @@ def shortfalls(queue: QueueSpec, content: Sequence[Node], sources: Mapping[str, 
     return found
 
 
-def score_message(found: Iterable[Shortfall]) -> dict[str, Any] | None:
+def score_message(found: Iterable[Shortfall], *, auto_confirm: bool = True) -> dict[str, Any] | None:
     """The info message naming the fields below their threshold; None when there are none."""
     described = [s.describe() for s in found]
     if not described:
         return None
+    lead = "not confirmed automatically: " if auto_confirm else ""
     return {
         "type": "info", "source": AUTOMATION_SOURCE,
-        "content": f"not confirmed automatically: below the confidence threshold: {', '.join(described)}; check before confirming",
+        "content": f"{lead}below the confidence threshold: {', '.join(described)}; check before confirming",
     }  # fmt: skip
 
 
@@ -111,7 +112,7 @@ def review_automation(conn: sa.Connection, document_ids: Sequence[int], *, defau
         queue = queues.get(row.queue_id) or queues.setdefault(row.queue_id, get_queue(conn, row.queue_id))
         found = shortfalls(queue, row.content, row.sources, default_threshold=default_threshold)
         verdicts[row.document_id] = automation_reasons(queue, row, default_threshold=default_threshold, found=found)
-        message = score_message(found)
+        message = score_message(found, auto_confirm=queue.auto_confirm)
         messages = [dict(m) for m in row.messages if m.get("source") != AUTOMATION_SOURCE] + ([message] if message else [])
         if messages != list(row.messages):
             write_content(
