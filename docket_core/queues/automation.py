@@ -8,7 +8,9 @@ A document in `to_review` is confirmed automatically (with the queue's `auto_con
 
 A field meets its threshold when its value was read by capture with a confidence (`rir_confidence`)
 at or above it. A value a person entered, or an extension set (from master data, by computing it), is
-not the engine's reading, so the engine's confidence no longer judges it: it meets the threshold. A
+not the engine's reading, so the engine's confidence no longer judges it: it meets the threshold; so
+does a value something other than the score vouches for, as Rossum marks it in the datapoint's
+`validation_sources` (`human`, `data_matching` from vendor master data, `connector`, ...). A
 captured value whose workflow gives no confidence (an e-invoice's XML, read exactly; a workflow that
 reports no provenance) is not held back either. An empty required field never meets it.
 
@@ -34,6 +36,7 @@ from docket_core.queues.runs import blocking_reasons
 __all__ = ["Shortfall", "automation_reasons", "review_automation", "score_message", "shortfalls", "threshold_for"]
 
 _CAPTURED = ("workflow:", "job ")  # sources of values as capture read them (a workflow step, a job's output)
+_NOT_VALIDATING = frozenset({"score", "NA"})  # Rossum's validation sources that vouch for nothing beyond the score
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,8 @@ def shortfalls(queue: QueueSpec, content: Sequence[Node], sources: Mapping[str, 
         source = sources.get(field.id)
         if source is not None and not source.startswith(_CAPTURED):
             continue  # a person or an extension set it: the engine's confidence no longer applies
+        if set(nodes[0].get("validation_sources") or ()) - _NOT_VALIDATING:
+            continue
         confidence = data.get("rir_confidence")
         if isinstance(confidence, int | float) and not isinstance(confidence, bool) and confidence < threshold:
             found.append(Shortfall(field.id, float(confidence), threshold))

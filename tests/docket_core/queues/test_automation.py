@@ -7,14 +7,17 @@ from pathlib import Path
 import pytest
 
 from docket_core.errors import InputError
-from docket_core.queues.automation import review_automation
+from docket_core.extensions.content import find_by_schema_id
+from docket_core.queues.automation import review_automation, shortfalls
 from docket_core.queues.config_file import apply_config, load_config
 from docket_core.queues.documents import document_details, mark_initialized
+from docket_core.queues.fields import build_content
 from docket_core.queues.models import QueueSpec
 from docket_core.queues.registry import get_queue
 from docket_core.queues.review import apply_edits
 from docket_core.resources import Resources
 from docket_core.settings import DocketSettings, get_settings
+from docket_core.workflows.model import Evidence
 from tests.docket_core.queues.scored_workflow import scored_queue, write_scored
 from tests.docket_core.queues.test_provenance import MODULE, capture, scored_settings  # noqa: F401 - fixture
 
@@ -88,6 +91,17 @@ class TestThresholds:
         assert automation_messages(resources, doc) == []
         with resources.catalog().begin() as conn:
             assert review_automation(conn, [doc], default_threshold=0.9, actor="automation") == {doc: []}
+
+
+    def test_a_value_rossum_marks_validated_by_other_than_the_score_no_longer_waits_on_it(self) -> None:
+        queue = scored_queue()
+        captured = {"invoice_number": "INV-1", "issue_date": "2024-03-31", "gross_total": 119.0}
+        evidence = {k: Evidence(1, (0.1, 0.1, 0.2, 0.2), v, 0.5) for k, v in {"invoice_number": "INV-1", "issue_date": "x", "gross_total": "119"}.items()}
+        content = build_content(queue, captured, evidence)
+        sources = {k: "workflow:read" for k in captured}
+        find_by_schema_id(content, "gross_total")[0]["validation_sources"] = ["score", "data_matching"]
+        find_by_schema_id(content, "issue_date")[0]["validation_sources"] = ["score"]
+        assert [s.schema_id for s in shortfalls(queue, content, sources, default_threshold=0.9)] == ["invoice_number", "issue_date"]
 
 
 class TestConfiguration:
