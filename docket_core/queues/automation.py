@@ -28,7 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from docket_core.extensions.content import Node, find_by_schema_id
-from docket_core.queues.documents import AUTOMATION_SOURCE, load_documents, write_content
+from docket_core.queues.documents import AUTOMATION_SOURCE, ContentWrite, load_documents, write_contents
 from docket_core.queues.models import FieldSpec, QueueSpec
 from docket_core.queues.registry import get_queue
 from docket_core.queues.runs import blocking_reasons
@@ -113,6 +113,7 @@ def review_automation(conn: sa.Connection, document_ids: Sequence[int], *, defau
     info message about fields below their threshold written (or removed when none is left)."""
     queues: dict[str, QueueSpec] = {}
     verdicts: dict[int, list[str]] = {}
+    writes: list[ContentWrite] = []
     for row in load_documents(conn, document_ids):
         queue = queues.get(row.queue_id) or queues.setdefault(row.queue_id, get_queue(conn, row.queue_id))
         found = shortfalls(queue, row.content, row.sources, default_threshold=default_threshold)
@@ -120,8 +121,8 @@ def review_automation(conn: sa.Connection, document_ids: Sequence[int], *, defau
         message = score_message(found, auto_confirm=queue.auto_confirm)
         messages = [dict(m) for m in row.messages if m.get("source") != AUTOMATION_SOURCE] + ([message] if message else [])
         if messages != list(row.messages):
-            write_content(
-                conn, row.document_id, revision=row.revision, content=row.content, field_values=row.field_values,
-                sources=row.sources, messages=messages, automation_blockers=list(row.automation_blockers), actor=actor,
-            )  # fmt: skip
+            writes.append(
+                ContentWrite(row.document_id, row.revision, row.content, row.field_values, row.sources, messages, list(row.automation_blockers))
+            )
+    write_contents(conn, writes, actor=actor)  # in two statements; a document edited meanwhile keeps its newer state
     return verdicts

@@ -94,7 +94,7 @@ def demo_queue(workdir: Path, invoices: Sequence[Path], *, say: Callable[[str], 
         if outcome.status == "ingested" and outcome.sha256:
             staged.append(StagedFile(name=path.name, sha256=outcome.sha256, media_type=outcome.media_type, size=outcome.size))
     imported = import_documents(request=ImportRequest(queue_id="invoices", source="files", files=staged, actor="demo"))
-    say(f"Imported {len(imported.document_ids)} invoices ({imported.created} new): {imported.confirmed} confirmed automatically, "
+    say(f"Imported {len(imported.document_ids)} documents ({imported.created} new): {imported.confirmed} confirmed automatically, "
         f"{len(imported.blocked)} wait for review")  # fmt: skip
     fixed: dict[str, Any] = {}
     for doc_id in imported.document_ids:
