@@ -27,7 +27,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from docket_core.extensions.content import Node, find_by_schema_id
+from docket_core.extensions.content import Node, iter_nodes
 from docket_core.queues.documents import AUTOMATION_SOURCE, ContentWrite, load_documents, write_contents
 from docket_core.queues.models import FieldSpec, QueueSpec
 from docket_core.queues.registry import get_queue
@@ -62,12 +62,16 @@ def threshold_for(queue: QueueSpec, field: FieldSpec, default_threshold: float) 
 
 def shortfalls(queue: QueueSpec, content: Sequence[Node], sources: Mapping[str, str], *, default_threshold: float) -> list[Shortfall]:
     """The required plain fields that do not meet their threshold, in schema order."""
-    found = []
-    for field in queue.scalar_fields():
-        if not field.required:
-            continue
-        nodes = find_by_schema_id(content, field.id)
-        data = nodes[0].get("content") if nodes else None
+    found: list[Shortfall] = []
+    required = [f for f in queue.scalar_fields() if f.required]
+    if not required:
+        return found
+    first: dict[str, Node] = {}
+    for node in iter_nodes(content):  # one walk, however many fields and table cells
+        first.setdefault(node.get("schema_id", ""), node)
+    for field in required:
+        node = first.get(field.id)
+        data = node.get("content") if node else None
         data = data if isinstance(data, Mapping) else {}
         threshold = threshold_for(queue, field, default_threshold)
         if str(data.get("value") or "").strip() == "":
@@ -76,7 +80,7 @@ def shortfalls(queue: QueueSpec, content: Sequence[Node], sources: Mapping[str, 
         source = sources.get(field.id)
         if source is not None and not source.startswith(_CAPTURED):
             continue  # a person or an extension set it: the engine's confidence no longer applies
-        if set(nodes[0].get("validation_sources") or ()) - _NOT_VALIDATING:
+        if node is not None and set(node.get("validation_sources") or ()) - _NOT_VALIDATING:
             continue
         confidence = data.get("rir_confidence")
         if isinstance(confidence, int | float) and not isinstance(confidence, bool) and confidence < threshold:
