@@ -25,14 +25,14 @@ reports none, a row an extension added).
 from __future__ import annotations
 
 import datetime
-import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from docket_core import normalized
 from docket_core.errors import InputError
-from docket_core.extensions.content import IdAllocator, Node, find_by_schema_id, index_content, iter_nodes
-from docket_core.normalized import json_number
+from docket_core.extensions.content import IdAllocator, Node, find_by_schema_id, index_content
+from docket_core.normalized import parse_date, parse_number
 from docket_core.queues.models import BASIC_SECTION, FieldSpec, QueueSpec, section_id
 from docket_core.workflows.model import Evidence
 
@@ -47,9 +47,6 @@ __all__ = [
     "normalized_text",
     "parse_value",
 ]
-
-_DE_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
-
 
 def format_value(field: FieldSpec, value: Any) -> str:
     """A captured value as the text of a datapoint: numbers without float noise, dates as ISO."""
@@ -71,18 +68,6 @@ def format_value(field: FieldSpec, value: Any) -> str:
     return str(value)
 
 
-def _number(text: str) -> float:
-    compact = text.replace("\u00a0", "").replace(" ", "").replace("'", "")
-    if "," in compact and "." in compact:
-        # The later separator is the decimal one: "1.234,56" and "1,234.56".
-        decimal_sep = "," if compact.rfind(",") > compact.rfind(".") else "."
-        thousands = "." if decimal_sep == "," else ","
-        compact = compact.replace(thousands, "").replace(decimal_sep, ".")
-    elif "," in compact:
-        compact = compact.replace(",", ".") if re.search(r",\d{1,2}$", compact) else compact.replace(",", "")
-    return float(Decimal(compact))
-
-
 def parse_value(field: FieldSpec, text: Any, *, strict: bool = False) -> Any:
     """The typed value of a datapoint's text: float for number, ISO date string for date.
 
@@ -96,11 +81,9 @@ def parse_value(field: FieldSpec, text: Any, *, strict: bool = False) -> Any:
         return None
     try:
         if field.type == "number":
-            return _number(text)
+            return parse_number(text)
         if field.type == "date":
-            if match := _DE_DATE.fullmatch(text):
-                return datetime.date(int(match[3]), int(match[2]), int(match[1])).isoformat()
-            return datetime.date.fromisoformat(text[:10] if "T" in text else text).isoformat()
+            return parse_date(text)
     except (ValueError, InvalidOperation) as e:
         if strict:
             expected = "a number like 1234.56" if field.type == "number" else "a date like 2024-03-31"
@@ -116,12 +99,7 @@ def parse_value(field: FieldSpec, text: Any, *, strict: bool = False) -> Any:
 def normalized_text(field: FieldSpec, text: Any) -> str | None:
     """Rossum's `normalized_value` of a datapoint's text: ISO date, JSON number, or the text; None if
     empty or not of the field's type."""
-    typed = parse_value(field, text)
-    if typed is None:
-        return None
-    if field.type == "number":
-        return json_number(typed)
-    return str(typed)
+    return normalized.normalized_text(field.type, text, field.options)
 
 
 def _datapoint(allocate: IdAllocator, field: FieldSpec, value: Any, evidence: Evidence | None = None) -> Node:
@@ -173,16 +151,9 @@ def normalize_content(queue: QueueSpec, content: list[Node]) -> list[Node]:
     Run on what a person or an extension changed before it is saved, so a value set later is
     normalized like a captured one. Datapoints of no field in the schema are left as they are.
     """
-    fields = {f.id: f for f in queue.scalar_fields()}
-    fields.update({c.id: c for t in queue.tables() for c in t.columns})
-    for node in iter_nodes(content):
-        field = fields.get(node.get("schema_id", "")) if node.get("category") == "datapoint" else None
-        if field is None:
-            continue
-        current = node.get("content")
-        if not isinstance(current, dict):  # Rossum's content may be null (a button)
-            continue
-        current["normalized_value"] = normalized_text(field, current.get("value"))
+    kinds = {f.id: (f.type, f.options) for f in queue.scalar_fields()}
+    kinds.update({c.id: (c.type, c.options) for t in queue.tables() for c in t.columns})
+    normalized.normalize_content(content, kinds)
     return content
 
 
