@@ -62,6 +62,34 @@ class TestCapturedContent:
         assert (note["value"], note["normalized_value"], note["page"], note["position"], note["rir_confidence"]) == ("", None, None, None, None)
 
 
+class TestFromAJob:
+    def test_a_jobs_output_brings_where_each_value_was_read_into_the_queue(
+        self, tmp_path: Path, resources: Resources, scored_settings: DocketSettings
+    ) -> None:
+        from docket_core.jobs.finish import finish_job
+        from docket_core.jobs.models import JobRequest
+        from docket_core.jobs.plan import register_job, start_job
+        from docket_core.jobs.process import process_chunk
+        from docket_core.workflows.registry import get_workflow, load_workflows
+        from tests.docket_core.queues.test_importing import stage_batch
+
+        write_scored(tmp_path / "in" / "a.xml", {"invoice_number": ("INV-9", 0.91), "gross_total": ("42", 0.66)})
+        stage_batch(resources, scored_settings, "scans", "documents", tmp_path / "in")
+        workflow = get_workflow("scored-capture", load_workflows(modules=[MODULE]))
+        register_job(JobRequest(batch_id="scans", workflow_id="scored-capture", job_id="scans-job"), workflow, resources)
+        for chunk in start_job("scans-job", resources, scored_settings).pending_chunks:
+            process_chunk(chunk, workflow, resources, scored_settings)
+        finish_job("scans-job", workflow, resources)
+        queue = scored_queue()
+        with resources.catalog().begin() as conn:
+            save_queue(conn, queue, source="test")
+        (doc,) = register_import(ImportRequest(queue_id="scored", source="job", job_id="scans-job"), resources, scored_settings).document_ids
+        total = datapoint(resources, doc, "gross_total")["content"]
+        assert (total["value"], total["normalized_value"], total["page"], total["rir_confidence"]) == ("42.00", "42", 1, 0.66)
+        assert total["position"] == [0.1, 0.15, 0.4, 0.18] and total["rir_text"] == "read: 42"
+        assert datapoint(resources, doc, "invoice_number")["content"]["rir_confidence"] == 0.91
+
+
 class TestLaterValues:
     def test_a_persons_edit_is_normalized_and_keeps_what_capture_read(self, tmp_path: Path, resources: Resources, scored_settings: DocketSettings) -> None:
         path = write_scored(tmp_path / "a.xml", {"issue_date": ("2024-03-31", 0.88), "gross_total": ("10", 0.5)})
