@@ -104,14 +104,12 @@ def _details(document_id: int) -> dict[str, Any]:
 
 
 def _where(content: dict[str, Any] | None) -> str:
-    """Where a value was read: `p1 (0.62,0.11)-(0.80,0.13) 0.93` (page-relative box, confidence)."""
+    """Where a value was read, in short: `p1 0.93` (page, capture's confidence); the box is in --json."""
     content = content or {}
-    position, confidence = content.get("position"), content.get("rir_confidence")
-    if not position or content.get("page") is None:
+    if content.get("page") is None:
         return ""
-    x0, y0, x1, y1 = position
-    shown = f"p{content['page']} ({x0:.2f},{y0:.2f})-({x1:.2f},{y1:.2f})"
-    return shown + (f" {confidence:.2f}" if isinstance(confidence, int | float) else "")
+    confidence = content.get("rir_confidence")
+    return f"p{content['page']}" + (f" {confidence:.2f}" if isinstance(confidence, int | float) else "")
 
 
 def _print_details(d: dict[str, Any]) -> None:
@@ -128,7 +126,7 @@ def _print_details(d: dict[str, Any]) -> None:
                         rows.append([f"#{cell['id']}", f"{node['schema_id']}[{row['id']}].{cell['schema_id']}",
                                      cell["content"].get("value", ""), d["sources"].get(str(cell["id"]), ""),
                                      _where(cell["content"])])  # fmt: skip
-    table("Fields (edit with --set FIELD=VALUE or --set '#ID=VALUE')", ["id", "field", "value", "set by", "read at (page, box, confidence)"], rows)
+    table("Fields (edit with --set FIELD=VALUE or --set '#ID=VALUE')", ["id", "field", "value", "set by", "read (page, confidence)"], rows)
     for m in d["messages"]:
         stdout.print(f"  {m['type']}: {m['content']} ({m.get('source', '')}{', #' + str(m['id']) if m.get('id') else ''})", highlight=False)
     for b in d["automation_blockers"]:

@@ -154,6 +154,21 @@ class TestExtensions:
 
 @pytest.mark.usefixtures("prefect_harness")
 class TestDocuments:
+    def test_show_prints_where_each_value_was_read_and_with_what_confidence(self, tmp_path: Path, docket_env: Path) -> None:
+        from docket_core.resources import Resources
+        from docket_core.settings import get_settings
+        from tests.docket_core.queues.scored_workflow import scored_queue, write_scored
+        from tests.docket_core.queues.test_provenance import MODULE, capture
+
+        path = write_scored(tmp_path / "a.xml", {"invoice_number": ("INV-7", 0.97), "gross_total": ("119.00", 0.62)})
+        (doc,) = capture(Resources.from_settings(), get_settings(workflow_modules=[MODULE]), scored_queue(), [path])
+        code, out, err = run("documents", "show", "--id", str(doc))
+        assert code == 0, err
+        rows = {cells[2]: cells for line in out.splitlines() if (cells := [c.strip() for c in line.split("│")])[1:2] and cells[1].startswith("#")}
+        assert (rows["invoice_number"][5], rows["gross_total"][5], rows["note"][5]) == ("p1 0.97", "p1 0.62", ""), out
+        content = ok("documents", "show", "--id", str(doc))["content"][0]["children"][0]["content"]
+        assert (content["position"], content["rir_confidence"]) == ([0.1, 0.1, 0.4, 0.13], 0.97)
+
     def test_upload_show_edit_confirm_reject_and_export_from_the_command_line(self, tmp_path: Path, docket_env: Path) -> None:
         (tmp_path / "docket.yaml").write_text(CONFIG)
         ok("queues", "apply", str(tmp_path / "docket.yaml"))
