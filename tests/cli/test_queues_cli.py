@@ -157,8 +157,7 @@ class TestDocuments:
     def test_show_prints_where_each_value_was_read_and_with_what_confidence(self, tmp_path: Path, docket_env: Path) -> None:
         from docket_core.resources import Resources
         from docket_core.settings import get_settings
-        from tests.docket_core.queues.scored_workflow import scored_queue, write_scored
-        from tests.docket_core.queues.test_provenance import MODULE, capture
+        from tests.docket_core.queues.scored_workflow import MODULE, capture, scored_queue, write_scored
 
         path = write_scored(tmp_path / "a.xml", {"invoice_number": ("INV-7", 0.97), "gross_total": ("119.00", 0.62)})
         (doc,) = capture(Resources.from_settings(), get_settings(workflow_modules=[MODULE]), scored_queue(), [path])

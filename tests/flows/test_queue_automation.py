@@ -11,9 +11,8 @@ from docket_core.queues.documents import document_details
 from docket_core.queues.importing import ImportRequest
 from docket_core.queues.registry import save_queue
 from docket_core.resources import Resources
-from tests.docket_core.queues.scored_workflow import scored_queue, write_scored
+from tests.docket_core.queues.scored_workflow import MODULE, scored_queue, write_scored
 from tests.docket_core.queues.test_automation import HIGH
-from tests.docket_core.queues.test_provenance import MODULE
 from tests.flows.test_queue_flows import stage
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")

@@ -10,9 +10,17 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
+from docket_core.queues.capture import capture_chunk
+from docket_core.queues.importing import ImportRequest, StagedFile, register_import
 from docket_core.queues.models import QueueSpec
+from docket_core.queues.registry import save_queue
+from docket_core.resources import Resources
+from docket_core.settings import DocketSettings
+from docket_core.staging.ingest import stage_file
 from docket_core.workflows.model import Evidence, FileContext, Message, StepOutput
 from docket_core.workflows.registry import Workflow
+
+MODULE = "tests.docket_core.queues.scored_workflow"
 
 FIELDS = {"invoice_number": "string", "issue_date": "date", "gross_total": "float", "note": "string"}
 
@@ -52,3 +60,16 @@ def scored_queue(queue_id: str = "scored", **options: Any) -> QueueSpec:
         {"id": "gross_total", "type": "number", "required": True, **options.pop("gross_total", {})}, {"id": "note"},
     ]  # fmt: skip
     return QueueSpec(queue_id=queue_id, workflow_id="scored-capture", fields=fields, **options)
+
+
+def capture(resources: Resources, settings: DocketSettings, queue: QueueSpec, paths: list[Path]) -> list[int]:
+    """Register and capture these files in `queue`, as the import flow's first stages do."""
+    with resources.catalog().begin() as conn:
+        save_queue(conn, queue, source="test")
+    staged = []
+    for path in paths:
+        o = stage_file(path, path.name, batch_kind="documents", settings=settings, store=resources.store())
+        staged.append(StagedFile(name=path.name, sha256=o.sha256 or "", media_type=o.media_type, size=o.size))
+    plan = register_import(ImportRequest(queue_id=queue.queue_id, source="files", files=staged), resources, settings)
+    capture_chunk(plan.document_ids, queue.queue_id, resources, settings, actor="capture")
+    return plan.document_ids

@@ -18,8 +18,7 @@ from docket_core.queues.review import apply_edits
 from docket_core.resources import Resources
 from docket_core.settings import DocketSettings, get_settings
 from docket_core.workflows.model import Evidence
-from tests.docket_core.queues.scored_workflow import scored_queue, write_scored
-from tests.docket_core.queues.test_provenance import MODULE, capture, scored_settings  # noqa: F401 - fixture
+from tests.docket_core.queues.scored_workflow import capture, scored_queue, write_scored
 
 HIGH = {"invoice_number": ("INV-1", 0.98), "issue_date": ("2024-03-31", 0.95), "gross_total": ("119.00", 0.97)}
 
@@ -41,14 +40,14 @@ def automation_messages(resources: Resources, doc_id: int) -> list[dict]:
 
 class TestThresholds:
     def test_a_document_whose_required_fields_all_meet_the_threshold_may_confirm(
-        self, tmp_path: Path, resources: Resources, scored_settings: DocketSettings  # noqa: F811
+        self, tmp_path: Path, resources: Resources, scored_settings: DocketSettings
     ) -> None:
         # The optional note is read with low confidence: only required fields count.
         found = verdicts(resources, scored_queue(), scored_settings, tmp_path, {"good": {**HIGH, "note": ("hi", 0.1)}})
         assert found == {"good": []}
 
     def test_one_required_field_below_waits_with_an_info_message_naming_it(
-        self, tmp_path: Path, resources: Resources, scored_settings: DocketSettings  # noqa: F811
+        self, tmp_path: Path, resources: Resources, scored_settings: DocketSettings
     ) -> None:
         low = {**HIGH, "gross_total": ("119.00", 0.62)}
         found = verdicts(resources, scored_queue(), scored_settings, tmp_path, {"low": low})
@@ -58,18 +57,18 @@ class TestThresholds:
         assert message["type"] == "info" and "gross_total (0.62 < 0.90)" in message["content"]
         assert "invoice_number" not in message["content"] and "issue_date" not in message["content"]
 
-    def test_an_empty_required_field_never_meets_it(self, tmp_path: Path, resources: Resources, scored_settings: DocketSettings) -> None:  # noqa: F811
+    def test_an_empty_required_field_never_meets_it(self, tmp_path: Path, resources: Resources, scored_settings: DocketSettings) -> None:
         partial = {k: v for k, v in HIGH.items() if k != "issue_date"}
         found = verdicts(resources, scored_queue(), scored_settings, tmp_path, {"partial": partial})
         assert found == {"partial": ["automation: below the confidence threshold: issue_date (empty)"]}
 
-    def test_a_fields_own_threshold_overrides_the_queues(self, tmp_path: Path, resources: Resources, scored_settings: DocketSettings) -> None:  # noqa: F811
+    def test_a_fields_own_threshold_overrides_the_queues(self, tmp_path: Path, resources: Resources, scored_settings: DocketSettings) -> None:
         queue = scored_queue(default_score_threshold=0.5, gross_total={"score_threshold": 0.99})
         docs = {"total-095": {**HIGH, "invoice_number": ("INV-2", 0.6)}, "total-0995": {**HIGH, "gross_total": ("5", 0.995), "invoice_number": ("INV-3", 0.55)}}
         found = verdicts(resources, queue, scored_settings, tmp_path, docs)
         assert found == {"total-095": ["automation: below the confidence threshold: gross_total (0.97 < 0.99)"], "total-0995": []}
 
-    def test_the_setting_is_the_default_and_the_queue_can_set_its_own(self, tmp_path: Path, resources: Resources, scored_settings: DocketSettings) -> None:  # noqa: F811
+    def test_the_setting_is_the_default_and_the_queue_can_set_its_own(self, tmp_path: Path, resources: Resources, scored_settings: DocketSettings) -> None:
         fields = {**HIGH, "issue_date": ("2024-03-31", 0.8)}
         assert verdicts(resources, scored_queue("lenient"), scored_settings, tmp_path / "a", {"d": fields}, default=0.75) == {"d": []}
         strict = scored_queue("strict", default_score_threshold=0.85)
@@ -79,12 +78,12 @@ class TestThresholds:
         assert get_settings().default_score_threshold == 0.9
 
     def test_an_error_message_blocks_even_when_every_field_is_confident(
-        self, tmp_path: Path, resources: Resources, scored_settings: DocketSettings  # noqa: F811
+        self, tmp_path: Path, resources: Resources, scored_settings: DocketSettings
     ) -> None:
         found = verdicts(resources, scored_queue(), scored_settings, tmp_path, {"bad": HIGH}, errors={"bad": "totals do not add up"})
         assert found == {"bad": ["workflow:read: totals do not add up"]}
 
-    def test_a_persons_edit_settles_a_low_field_and_drops_the_message(self, tmp_path: Path, resources: Resources, scored_settings: DocketSettings) -> None:  # noqa: F811
+    def test_a_persons_edit_settles_a_low_field_and_drops_the_message(self, tmp_path: Path, resources: Resources, scored_settings: DocketSettings) -> None:
         verdicts(resources, scored_queue(), scored_settings, tmp_path, {"low": {**HIGH, "gross_total": ("119.00", 0.4)}})
         (doc,) = [d["document_id"] for d in _docs(resources)]
         apply_edits(resources.catalog(), doc, changes={"gross_total": "119.00"}, actor="ann")
@@ -105,7 +104,7 @@ class TestThresholds:
 
 
 class TestConfiguration:
-    def test_the_queue_file_sets_a_queue_threshold_and_per_field_ones(self, tmp_path: Path, resources: Resources, scored_settings: DocketSettings) -> None:  # noqa: F811
+    def test_the_queue_file_sets_a_queue_threshold_and_per_field_ones(self, tmp_path: Path, resources: Resources, scored_settings: DocketSettings) -> None:
         path = tmp_path / "queues.yaml"
         path.write_text(
             "queues:\n  - id: scored\n    workflow: scored-capture\n    default_score_threshold: 0.8\n"
@@ -117,7 +116,7 @@ class TestConfiguration:
         assert queue.default_score_threshold == 0.8
         assert {f.id: f.score_threshold for f in queue.fields} == {"invoice_number": None, "issue_date": None, "gross_total": 0.97, "note": None}
 
-    def test_a_threshold_for_an_unknown_field_or_out_of_range_is_refused(self, tmp_path: Path, scored_settings: DocketSettings) -> None:  # noqa: F811
+    def test_a_threshold_for_an_unknown_field_or_out_of_range_is_refused(self, tmp_path: Path, scored_settings: DocketSettings) -> None:
         path = tmp_path / "queues.yaml"
         path.write_text("queues:\n  - id: scored\n    workflow: scored-capture\n    score_thresholds: {totl: 0.97}\n", encoding="utf-8")
         with pytest.raises(InputError, match=r"queues\[1\]: queue 'scored' has no plain field 'totl' to set a score threshold on"):

@@ -4,41 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from docket_core.extensions.content import apply_operations, find_by_schema_id
 from docket_core.extensions.runner import DocState
-from docket_core.queues.capture import capture_chunk
 from docket_core.queues.documents import document_details
-from docket_core.queues.importing import ImportRequest, StagedFile, register_import
-from docket_core.queues.models import QueueSpec
+from docket_core.queues.importing import ImportRequest, register_import
 from docket_core.queues.registry import save_queue
 from docket_core.queues.review import apply_edits
 from docket_core.queues.runs import load_chunk, save_chunk
 from docket_core.resources import Resources
-from docket_core.settings import DocketSettings, get_settings
-from docket_core.staging.ingest import stage_file
-from tests.docket_core.queues.scored_workflow import scored_queue, write_scored
-
-MODULE = "tests.docket_core.queues.scored_workflow"
-
-
-@pytest.fixture
-def scored_settings(tmp_path: Path) -> DocketSettings:
-    return get_settings(home=tmp_path / "home", workflow_modules=[MODULE])
-
-
-def capture(resources: Resources, settings: DocketSettings, queue: QueueSpec, paths: list[Path]) -> list[int]:
-    """Register and capture these files in `queue`, as the import flow's first stages do."""
-    with resources.catalog().begin() as conn:
-        save_queue(conn, queue, source="test")
-    staged = []
-    for path in paths:
-        o = stage_file(path, path.name, batch_kind="documents", settings=settings, store=resources.store())
-        staged.append(StagedFile(name=path.name, sha256=o.sha256 or "", media_type=o.media_type, size=o.size))
-    plan = register_import(ImportRequest(queue_id=queue.queue_id, source="files", files=staged), resources, settings)
-    capture_chunk(plan.document_ids, queue.queue_id, resources, settings, actor="capture")
-    return plan.document_ids
+from docket_core.settings import DocketSettings
+from tests.docket_core.queues.scored_workflow import MODULE, capture, scored_queue, write_scored
 
 
 def datapoint(resources: Resources, doc_id: int, schema_id: str) -> dict:
