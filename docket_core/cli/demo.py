@@ -140,7 +140,7 @@ def demo(
             for line in where_found(details["outputs"]["datapoints"].rsplit("/", 1)[0]):
                 stdout.print(line, highlight=False)
 
-    from docket_core.queues.demo import demo_queue
+    from docket_core.cli.queue_demo import demo_queue
 
     stdout.print("\n[bold]Queue[/]: the invoices through a queue with ordered extensions to an export")
     demo_queue(root / "queue", sorted(p for p in documents.iterdir() if p.is_file()),

@@ -1,5 +1,7 @@
 """The queue part of `docket demo`: invoices through a queue with ordered built-in extensions to an export.
 
+It runs the flows themselves, so it lives with the entry points (the domain imports no flows).
+
 `demo_queue` writes a queues file and a vendor master data file into the work folder, applies them,
 imports the invoices (capture, then the `initialize` extensions in their order, then automatic
 confirmation of what nothing blocks), corrects the invoice whose totals do not add up (the `updated`
