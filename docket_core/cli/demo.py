@@ -53,7 +53,7 @@ def _show_rows(details: dict) -> None:
     frame = pd.read_parquet(path)
     columns = [c for c in _SHOWN[details["workflow_id"]] if c in frame.columns]
     with pd.option_context("display.width", 160, "display.max_columns", 12):
-        stdout.print(frame[columns].head(6).to_string(index=False), highlight=False)
+        stdout.print(frame[columns].head(10).to_string(index=False), highlight=False)
     stdout.print(f"  Parquet: {details['outputs']['documents']} (and {details['outputs']['datapoints']})")
     for name, messages in zip(frame["file_name"], frame["messages"]):
         for message in messages:
