@@ -13,10 +13,15 @@ from docket_core.staging.models import IngestRequest
 __all__ = ["demo"]
 
 
+SCANNED, PHOTOGRAPHED = "invoice-07-scanned.pdf", "receipt-08-photo.jpg"
+
+
 def _samples(root: Path) -> tuple[Path, Path]:
-    """Generate the sample images and invoices once (no third-party content, so no attribution needed)."""
+    """Generate the sample images and documents once (no third-party content, so no attribution needed):
+    text and e-invoices, a scanned invoice (an image-only PDF) and a phone photo of a shop receipt."""
     from docket_core.invoice_samples import write_sample_invoices
     from docket_core.samples import write_broken_files, write_sample_images
+    from docket_core.scan_samples import write_photographed_receipt, write_scanned_invoice
 
     images, documents = root / "images", root / "documents"
     if not images.exists():
@@ -24,8 +29,15 @@ def _samples(root: Path) -> tuple[Path, Path]:
         write_broken_files(images / "broken")
     if not documents.exists():
         write_sample_invoices(documents, count=6)
+    if not (documents / SCANNED).exists():
+        write_scanned_invoice(documents / SCANNED, seed=7)
+    if not (documents / PHOTOGRAPHED).exists():
+        write_photographed_receipt(documents / PHOTOGRAPHED, seed=8)
     return images, documents
 
+
+_WHERE_FILES = ("invoice-01-facturx.pdf", "invoice-02-text-en.pdf", SCANNED, PHOTOGRAPHED)
+_WHERE_FIELDS = ("invoice_number", "issue_date", "seller_name", "gross_total", "tax_total", "currency")
 
 _SHOWN = {
     "image-metadata": ["file_name", "width", "height", "camera_model", "gps_latitude", "gps_longitude", "sharpness"],
@@ -41,12 +53,42 @@ def _show_rows(details: dict) -> None:
     frame = pd.read_parquet(path)
     columns = [c for c in _SHOWN[details["workflow_id"]] if c in frame.columns]
     with pd.option_context("display.width", 160, "display.max_columns", 12):
-        stdout.print(frame[columns].head(6).to_string(index=False), highlight=False)
+        stdout.print(frame[columns].head(10).to_string(index=False), highlight=False)
     stdout.print(f"  Parquet: {details['outputs']['documents']} (and {details['outputs']['datapoints']})")
     for name, messages in zip(frame["file_name"], frame["messages"]):
         for message in messages:
             if message["type"] in ("error", "warning"):
                 stdout.print(f"  {name}: {message['type']}: {message['content']}", highlight=False)
+
+
+def where_found(datapoints: str, files: tuple[str, ...] = _WHERE_FILES, fields: tuple[str, ...] = _WHERE_FIELDS) -> list[str]:
+    """Lines saying where each value of these files was read (page, box relative to the page) and with
+    what confidence, from a job's datapoints Parquet (a folder of parts or one file)."""
+    import pyarrow.dataset as ds
+
+    table = ds.dataset(datapoints, format="parquet").to_table(
+        columns=["file_name", "schema_id", "value", "page", "box_x0", "box_y0", "box_x1", "box_y1", "confidence", "source"],
+        filter=ds.field("file_name").isin(list(files)) & ds.field("schema_id").isin([*fields, "source"]) & ds.field("row_index").is_null(),
+    )
+    rows: dict[str, dict[str, dict]] = {}
+    for r in table.to_pylist():
+        rows.setdefault(r["file_name"], {})[r["schema_id"]] = r
+    lines = []
+    for name in files:
+        found = rows.get(name, {})
+        how = (found.pop("source", None) or {}).get("value")  # invoice-capture says what it read: XML, text or OCR
+        lines.append(f"  {name}:" + (f" ({how})" if how else "") + ("" if any(r["value"] for r in found.values()) else " nothing captured"))
+        for field in fields:
+            r = found.get(field)
+            if r is None or not r["value"]:
+                continue
+            if r["page"] is None:
+                where = "exact, from the e-invoice XML" if how in ("xml-file", "embedded-xml") else "no position reported"
+            else:
+                box = ", ".join(f"{r[k]:.2f}" for k in ("box_x0", "box_y0", "box_x1", "box_y1"))
+                where = f"page {r['page']} box ({box}) confidence {r['confidence']:.2f}"
+            lines.append(f"      {field:<15}{r['value']!s:<28.28} {where}")
+    return lines
 
 
 @guarded
@@ -93,12 +135,16 @@ def demo(
             f"{details['files_failed']} failed; output batch {details['output_batch_id']}"
         )
         _show_rows(details)
+        if workflow_id == "invoice-capture":
+            stdout.print("Where the values were found (box: x0, y0, x1, y1 relative to the page) and with what confidence:")
+            for line in where_found(details["outputs"]["datapoints"].rsplit("/", 1)[0]):
+                stdout.print(line, highlight=False)
 
     from docket_core.cli.demo_models import demo_models
 
     demo_models(root / "models", "demo-images", lambda line: stdout.print(line, highlight=False))
 
-    from docket_core.queues.demo import demo_queue
+    from docket_core.cli.queue_demo import demo_queue
 
     stdout.print("\nQueue: the invoices through a queue with ordered extensions to an export")
     demo_queue(root / "queue", sorted(p for p in documents.iterdir() if p.is_file()),

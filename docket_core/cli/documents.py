@@ -104,6 +104,15 @@ def _details(document_id: int) -> dict[str, Any]:
     return document_details(Resources.from_settings().catalog(), document_id)
 
 
+def _where(content: dict[str, Any] | None) -> str:
+    """Where a value was read, in short: `p1 0.93` (page, capture's confidence); the box is in --json."""
+    content = content or {}
+    if content.get("page") is None:
+        return ""
+    confidence = content.get("rir_confidence")
+    return f"p{content['page']}" + (f" {confidence:.2f}" if isinstance(confidence, int | float) else "")
+
+
 def _print_details(d: dict[str, Any]) -> None:
     stdout.print(f"Document {d['document_id']} in {d['queue_id']}: {d['status']} ({d['file_name']}, revision {d['revision']})")
     rows = []
@@ -111,13 +120,14 @@ def _print_details(d: dict[str, Any]) -> None:
         for node in section.get("children") or []:
             if node["category"] == "datapoint":
                 source = d["sources"].get(node["schema_id"], "")
-                rows.append([f"#{node['id']}", node["schema_id"], node["content"].get("value", ""), source])
+                rows.append([f"#{node['id']}", node["schema_id"], node["content"].get("value", ""), source, _where(node["content"])])
             else:
                 for row in node.get("children") or []:
                     for cell in row.get("children") or []:
                         rows.append([f"#{cell['id']}", f"{node['schema_id']}[{row['id']}].{cell['schema_id']}",
-                                     cell["content"].get("value", ""), d["sources"].get(str(cell["id"]), "")])  # fmt: skip
-    table("Fields (edit with --set FIELD=VALUE or --set '#ID=VALUE')", ["id", "field", "value", "set by"], rows)
+                                     cell["content"].get("value", ""), d["sources"].get(str(cell["id"]), ""),
+                                     _where(cell["content"])])  # fmt: skip
+    table("Fields (edit with --set FIELD=VALUE or --set '#ID=VALUE')", ["id", "field", "value", "set by", "read (page, confidence)"], rows)
     for m in d["messages"]:
         stdout.print(f"  {m['type']}: {m['content']} ({m.get('source', '')}{', #' + str(m['id']) if m.get('id') else ''})", highlight=False)
     for b in d["automation_blockers"]:

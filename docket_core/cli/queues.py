@@ -46,11 +46,27 @@ def _schema_file(path: Path) -> list[dict[str, Any]]:
     return fields
 
 
+def _field_thresholds(given: list[str]) -> dict[str, float]:
+    """`--field-threshold gross_total=0.97` options as {field: threshold}."""
+    found: dict[str, float] = {}
+    for item in given:
+        name, sep, raw = item.partition("=")
+        try:
+            found[name.strip()] = float(raw)
+        except ValueError:
+            sep = ""
+        if not sep or not name.strip():
+            raise InputError(f"--field-threshold must be FIELD=THRESHOLD like gross_total=0.97, got {item!r}")
+    return found
+
+
 def _print_queue(details: dict[str, Any]) -> None:
+    threshold = details.get("default_score_threshold")
     stdout.print(f"{details['queue_id']} ({details['name']}): workflow {details['workflow_id'] or 'none'}, "
-                 f"auto_confirm {details['auto_confirm']}, export_to_review {details['export_to_review']}")  # fmt: skip
-    table("Fields", ["id", "type", "required", "options / columns"], [
-        [f["id"], f.get("type", "string"), "yes" if f.get("required") else "",
+                 f"auto_confirm {details['auto_confirm']}, export_to_review {details['export_to_review']}, "
+                 f"score threshold {threshold if threshold is not None else 'default (DOCKET_DEFAULT_SCORE_THRESHOLD)'}")  # fmt: skip
+    table("Fields", ["id", "type", "required", "score threshold", "options / columns"], [
+        [f["id"], f.get("type", "string"), "yes" if f.get("required") else "", f.get("score_threshold", ""),
          ", ".join(f.get("options") or []) or ", ".join(c["id"] for c in f.get("columns") or [])]
         for f in details["fields"]
     ])  # fmt: skip
@@ -81,6 +97,10 @@ def create(
                                           help="YAML/JSON list of fields; default: the workflow's fields."),  # fmt: skip
     auto_confirm: bool = typer.Option(False, "--auto-confirm", help="Confirm imported documents nothing blocks."),
     export_to_review: bool = typer.Option(False, "--export-to-review", help="Export to_review documents too, not only confirmed."),
+    score_threshold: Optional[float] = typer.Option(None, "--score-threshold", min=0, max=1,
+                                                    help="Confidence each required field needs to confirm automatically "
+                                                    "(default: DOCKET_DEFAULT_SCORE_THRESHOLD)."),  # fmt: skip
+    field_threshold: list[str] = typer.Option([], "--field-threshold", help="A field's own threshold, FIELD=0.97; repeatable."),
     as_json: bool = JsonOption,
 ) -> None:
     """Create a queue (or redefine it).
@@ -104,6 +124,7 @@ def create(
         raise InputError("give --schema FILE (the fields) or --workflow ID (its fields become the schema)")
     spec = QueueSpec(queue_id=queue_id, name=name, workflow_id=workflow_id, fields=fields, auto_confirm=auto_confirm,
                      export_to_review=export_to_review)  # fmt: skip
+    spec = spec.with_score_thresholds(default=score_threshold, fields=_field_thresholds(field_threshold))
     catalog = Resources.from_settings(settings).catalog()
     with catalog.begin() as conn:
         created = save_queue(conn, spec, source="cli")
@@ -114,6 +135,37 @@ def create(
     stdout.print(f"Queue {queue_id} {'created' if created else 'updated'}.")
     for note in notes:
         stderr.print(f"note: {note}")
+    _print_queue(details)
+
+
+@app.command("update")
+@guarded
+def update(
+    queue_id: str = _QUEUE,
+    auto_confirm: Optional[bool] = typer.Option(None, "--auto-confirm/--no-auto-confirm", help="Confirm imported documents nothing blocks."),
+    score_threshold: Optional[float] = typer.Option(None, "--score-threshold", min=0, max=1,
+                                                    help="Confidence each required field needs to confirm automatically."),  # fmt: skip
+    field_threshold: list[str] = typer.Option([], "--field-threshold", help="A field's own threshold, FIELD=0.97; repeatable."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Change a queue's automation (automatic confirmation, score thresholds), keeping its schema.
+
+    Example: docket queues update --queue invoices --score-threshold 0.95 --field-threshold gross_total=0.99
+    """
+    from docket_core.queues.registry import get_queue, queue_details, save_queue
+
+    catalog = Resources.from_settings().catalog()
+    source = queue_details(catalog, queue_id)["source"]  # a queue from a YAML file stays that file's
+    with catalog.begin() as conn:
+        spec = get_queue(conn, queue_id).with_score_thresholds(default=score_threshold, fields=_field_thresholds(field_threshold))
+        if auto_confirm is not None:
+            spec = spec.model_copy(update={"auto_confirm": auto_confirm})
+        save_queue(conn, spec, source=source)
+    details = queue_details(catalog, queue_id)
+    if as_json:
+        emit(details)
+        return
+    stdout.print(f"Queue [bold]{queue_id}[/] updated.")
     _print_queue(details)
 
 

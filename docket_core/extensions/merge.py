@@ -21,6 +21,7 @@ from typing import Any
 
 from docket_core.errors import InputError
 from docket_core.extensions.content import IdAllocator, Node, OperationError, apply_operations
+from docket_core.normalized import normalize_content, schema_kinds
 
 __all__ = [
     "Conflict",
@@ -194,6 +195,7 @@ def run_plan_locally(
     id_allocator: Callable[[], int] | None = None,
     multivalue_children: Mapping[str, str] | None = None,
     original_files: Sequence[Mapping[str, Any]] | None = None,
+    schema: Sequence[Mapping[str, Any]] = (),
 ) -> FinalMerge:
     """Run a plan one extension at a time, merging level by level: the reference for the real runner.
 
@@ -208,8 +210,11 @@ def run_plan_locally(
         id_allocator: gives ids to added rows; defaults to counting up from the highest id of `content`.
         multivalue_children: passed to `apply_operations`.
         original_files: for `email`, the email's files, to keep their order and descriptors.
+        schema: the queue schema (as JSON); after each level, the datapoints it types get their
+            `normalized_value` from their value, as the chunk runner does.
     """
     current = copy.deepcopy(list(content))
+    kinds = schema_kinds(schema)
     updated = set(updated_datapoints)
     allocate = id_allocator or IdAllocator.above(current)
     messages: list[dict[str, Any]] = []
@@ -235,6 +240,7 @@ def run_plan_locally(
             multivalue_children=multivalue_children,
         )
         current, updated = merged.content, merged.updated_datapoints
+        normalize_content(current, kinds)
         messages += merged.messages
         blockers += merged.automation_blockers
         conflicts += merged.conflicts

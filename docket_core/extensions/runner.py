@@ -23,6 +23,7 @@ from docket_core.extensions.content import Node, index_content, iter_nodes, max_
 from docket_core.extensions.merge import ExtensionResult, HookResponseError, merge_email_files, merge_level, parse_hook_response
 from docket_core.extensions.payload import annotation_request, email_request
 from docket_core.extensions.webhook import DEFAULT_MAX_ANSWER_BYTES, WebhookCall, WebhookSender
+from docket_core.normalized import normalize_content, schema_kinds
 from docket_core.workflows.registry import import_function
 
 try:  # orjson comes with Prefect; a thousand request bodies per extension make the difference show
@@ -211,6 +212,7 @@ class _Ids:
 def merge_chunk_level(chunk: Chunk, results: Mapping[str, Mapping[str, ExtensionResult]], level: int) -> Chunk:
     """The chunk after one level: each document merged with the level's results (the input is not changed)."""
     names = sorted(results)
+    kinds = schema_kinds(chunk.schema)  # a successor reads normalized_value of what this level changed
     subjects: list[DocState | EmailState] = []
     for subject in chunk.subjects:
         level_results = [
@@ -222,7 +224,9 @@ def merge_chunk_level(chunk: Chunk, results: Mapping[str, Mapping[str, Extension
         if isinstance(subject, EmailState):
             subjects.append(_merge_email(subject, level_results))
         else:
-            subjects.append(_merge_doc(subject, level_results, chunk.multivalue_children))
+            merged = _merge_doc(subject, level_results, chunk.multivalue_children)
+            normalize_content(merged.content, kinds)
+            subjects.append(merged)
     return dataclasses.replace(chunk, subjects=subjects, level=level)
 
 

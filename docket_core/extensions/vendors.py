@@ -5,7 +5,8 @@ Master data is a CSV or Parquet file with a row per vendor: `vendor_id`, `name`,
 changes. `match_vendor` tries the VAT id, then the IBAN, exactly (ignoring spaces, dots and dashes),
 then the name with rapidfuzz; it writes the vendor id, or says that nothing or several vendors match
 and adds an automation blocker so a person decides. `fill_from_vendor` fills empty seller fields
-from the matched vendor and warns where the document disagrees with the master data.
+from the matched vendor, marks those the master data confirms (`validation_sources: data_matching`),
+and warns where the document disagrees with the master data.
 """
 
 from __future__ import annotations
@@ -216,6 +217,18 @@ def fill_from_vendor(payload: Mapping[str, Any]) -> dict[str, Any]:
         if current == "":
             operations.append(doc.replace(schema_id, str(known)))
             messages.append(doc.message("info", f"{schema_id} filled from vendor {vendor_id}", schema_id))
-        elif _compact(current) != _compact(known) and not (column == "name" and fuzz.token_sort_ratio(_name_key(current), _name_key(str(known))) >= 90):
+        elif _compact(current) == _compact(known):
+            operations.append(_validated(doc, schema_id))
+        elif not (column == "name" and fuzz.token_sort_ratio(_name_key(current), _name_key(str(known))) >= 90):
             messages.append(doc.message("warning", f"{schema_id} {current!r} differs from vendor {vendor_id}'s {str(known)!r}", schema_id))
-    return doc.answer(operations=operations, messages=messages)
+    return doc.answer(operations=[o for o in operations if o is not None], messages=messages)
+
+
+def _validated(doc: HookDocument, schema_id: str) -> dict[str, Any] | None:
+    """Mark a captured value the master data confirms as Rossum does: `data_matching` among its
+    `validation_sources` (automatic confirmation then no longer waits on capture's confidence in it)."""
+    node = doc.datapoint(schema_id)
+    sources = list((node or {}).get("validation_sources") or [])
+    if node is None or "data_matching" in sources:
+        return None
+    return {"op": "replace", "id": node["id"], "value": {"validation_sources": [*sources, "data_matching"]}}

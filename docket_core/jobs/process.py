@@ -158,6 +158,11 @@ def _apply(result: FileResult, step: Step, out: StepOutput | Exception) -> bool:
     for schema_id, value in out.datapoints.items():
         result.datapoints[schema_id] = value
         result.sources[schema_id] = step.name
+        evidence = out.evidence.get(schema_id)
+        if evidence is not None:
+            result.evidence[schema_id] = evidence
+        else:  # a later step's value: where an earlier one read its own value no longer applies
+            result.evidence.pop(schema_id, None)
     result.messages.extend(m if m.source else Message(m.type, m.content, m.schema_id, step.name) for m in out.messages)
     if out.predictions or step.predicts:
         result.predictions[step.name] = list(out.predictions)
@@ -174,7 +179,7 @@ def _missing(name: str, batch_id: str) -> FileResult:
 def _failed(result: FileResult, error_type: str, reason: str) -> FileResult:
     # A step's error often quotes the local copy it read (FFmpeg, Pillow): never a path in a reason.
     result.status, result.error_type, result.error_reason = "failed", str(error_type), strip_local_paths(reason)[:2000]
-    result.datapoints, result.sources, result.predictions, result.images = {}, {}, {}, {}
+    result.datapoints, result.sources, result.evidence, result.predictions, result.images = {}, {}, {}, {}, {}
     return result
 
 

@@ -4,6 +4,9 @@
       - id: invoices
         workflow: invoice-capture        # schema: omitted -> the workflow's fields
         auto_confirm: true
+        default_score_threshold: 0.9     # confidence each required field needs to confirm automatically
+        score_thresholds:                # per field (or score_threshold: on a field of schema:)
+          gross_total: 0.97
         subscriptions:                   # who is told (docket queues subscribe does the same)
           - url: https://erp.example.com/hooks/docket
             events: [exported]           # status-changed, exported (default: both)
@@ -131,10 +134,18 @@ def load_config(path: Path, settings: DocketSettings) -> QueueConfig:
         if "schema" not in item and "fields" not in item and workflow_id:
             workflows = workflows or load_workflows(settings.workflow_paths, settings.workflow_modules)
             item["schema"], _ = schema_for_workflow(get_workflow(workflow_id, workflows))
+        thresholds = item.pop("score_thresholds", None)
+        if thresholds is not None and not isinstance(thresholds, dict):
+            raise InputError(f"{where}: score_thresholds must map field ids to thresholds in [0, 1], got {thresholds!r:.80}")
         try:
             queues.append(QueueSpec.model_validate(item))
         except ValidationError as e:
             raise _problem(where, e) from e
+        if thresholds:
+            try:
+                queues[-1] = queues[-1].with_score_thresholds(fields=thresholds)
+            except InputError as e:
+                raise InputError(f"{where}: {e}") from e
         if listed is not None:
             subscriptions[queues[-1].queue_id] = _subscriptions(listed, where)
     extensions = [

@@ -4,19 +4,37 @@ Values in the content are text, as Rossum keeps them (`content.value`), so an ex
 Rossum reads them unchanged. The typed values (`number` as float, `date` as an ISO date string, a table
 as a list of rows) are what exports and the CLI show; text that does not parse becomes None there and
 the built-in field checks report it.
+
+Each datapoint's `content` carries Rossum's keys:
+
+- `value`: the text; `normalized_value`: an ISO `YYYY-MM-DD` date for a date field, a JSON number
+  (as text, `"1234.5"`) for a number field, the text itself for others, None when empty or unparsable.
+  `normalize_content` recomputes it from `value` whenever a person or an extension changed values
+  (as Rossum does, the value wins over a normalized value sent with it).
+- `page` (from 1) and `position` `[x0, y0, x1, y1]`: where the value was read. Unlike Rossum's pixels,
+  Docket's position is **relative to the page** (each in [0, 1], origin top left: multiply by the
+  page's width and height in any unit, e.g. points at 72 dpi, to draw it), the box the review page
+  draws as it is. `rir_page` and `rir_position` keep what capture read when a person moves the box.
+- `rir_text`: the text the value was parsed from; `rir_confidence`: capture's confidence in [0, 1],
+  what a queue's score thresholds judge (`docket_core.queues.automation`).
+
+All of them are None for a value with no known provenance (a table cell, a value from a workflow that
+reports none, a row an extension added).
 """
 
 from __future__ import annotations
 
 import datetime
-import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from docket_core import normalized
 from docket_core.errors import InputError
 from docket_core.extensions.content import IdAllocator, Node, find_by_schema_id, index_content
+from docket_core.normalized import parse_date, parse_number
 from docket_core.queues.models import BASIC_SECTION, FieldSpec, QueueSpec, section_id
+from docket_core.workflows.model import Evidence
 
 __all__ = [
     "build_content",
@@ -25,11 +43,10 @@ __all__ = [
     "format_value",
     "keyed_sources",
     "multivalue_children",
+    "normalize_content",
+    "normalized_text",
     "parse_value",
 ]
-
-_DE_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
-
 
 def format_value(field: FieldSpec, value: Any) -> str:
     """A captured value as the text of a datapoint: numbers without float noise, dates as ISO."""
@@ -51,18 +68,6 @@ def format_value(field: FieldSpec, value: Any) -> str:
     return str(value)
 
 
-def _number(text: str) -> float:
-    compact = text.replace("\u00a0", "").replace(" ", "").replace("'", "")
-    if "," in compact and "." in compact:
-        # The later separator is the decimal one: "1.234,56" and "1,234.56".
-        decimal_sep = "," if compact.rfind(",") > compact.rfind(".") else "."
-        thousands = "." if decimal_sep == "," else ","
-        compact = compact.replace(thousands, "").replace(decimal_sep, ".")
-    elif "," in compact:
-        compact = compact.replace(",", ".") if re.search(r",\d{1,2}$", compact) else compact.replace(",", "")
-    return float(Decimal(compact))
-
-
 def parse_value(field: FieldSpec, text: Any, *, strict: bool = False) -> Any:
     """The typed value of a datapoint's text: float for number, ISO date string for date.
 
@@ -76,11 +81,9 @@ def parse_value(field: FieldSpec, text: Any, *, strict: bool = False) -> Any:
         return None
     try:
         if field.type == "number":
-            return _number(text)
+            return parse_number(text)
         if field.type == "date":
-            if match := _DE_DATE.fullmatch(text):
-                return datetime.date(int(match[3]), int(match[2]), int(match[1])).isoformat()
-            return datetime.date.fromisoformat(text[:10] if "T" in text else text).isoformat()
+            return parse_date(text)
     except (ValueError, InvalidOperation) as e:
         if strict:
             expected = "a number like 1234.56" if field.type == "number" else "a date like 2024-03-31"
@@ -93,22 +96,38 @@ def parse_value(field: FieldSpec, text: Any, *, strict: bool = False) -> Any:
     return text
 
 
-def _datapoint(allocate: IdAllocator, field: FieldSpec, value: Any) -> Node:
-    return {"id": allocate(), "schema_id": field.id, "category": "datapoint", "content": {"value": format_value(field, value)}}
+def normalized_text(field: FieldSpec, text: Any) -> str | None:
+    """Rossum's `normalized_value` of a datapoint's text: ISO date, JSON number, or the text; None if
+    empty or not of the field's type."""
+    return normalized.normalized_text(field.type, text, field.options)
 
 
-def build_content(queue: QueueSpec, captured: Mapping[str, Any]) -> list[Node]:
+def _datapoint(allocate: IdAllocator, field: FieldSpec, value: Any, evidence: Evidence | None = None) -> Node:
+    text = format_value(field, value)
+    content: dict[str, Any] = {"value": text, "normalized_value": normalized_text(field, text)}
+    if evidence is None:
+        content.update(page=None, position=None, rir_page=None, rir_position=None, rir_text=None, rir_confidence=None)
+    else:
+        box = [float(v) for v in evidence.box]
+        content.update(page=evidence.page, position=box, rir_page=evidence.page, rir_position=list(box), rir_text=evidence.text,
+                       rir_confidence=float(evidence.confidence))  # fmt: skip
+    return {"id": allocate(), "schema_id": field.id, "category": "datapoint", "content": content}
+
+
+def build_content(queue: QueueSpec, captured: Mapping[str, Any], evidence: Mapping[str, Evidence] | None = None) -> list[Node]:
     """The content tree of a new document: every field of the schema, filled from `captured`.
 
     Plain fields go in the `basic_info` section; each table gets a section holding its multivalue, one
-    tuple per captured row. Ids count up from 1 in document order.
+    tuple per captured row. Ids count up from 1 in document order. `evidence` (by captured name) says
+    where plain fields were read: their `page`, `position`, `rir_text` and `rir_confidence`.
     """
+    evidence = evidence or {}
     allocate = IdAllocator(1)
     basic: Node = {"id": allocate(), "schema_id": BASIC_SECTION, "category": "section", "children": []}
     content = [basic]
     for field in queue.fields:
         if field.type != "multivalue":
-            basic["children"].append(_datapoint(allocate, field, captured.get(field.captured_as)))
+            basic["children"].append(_datapoint(allocate, field, captured.get(field.captured_as), evidence.get(field.captured_as)))
             continue
         section: Node = {"id": allocate(), "schema_id": section_id(field), "category": "section", "children": []}
         multivalue: Node = {"id": allocate(), "schema_id": field.id, "category": "multivalue", "children": []}
@@ -123,6 +142,18 @@ def build_content(queue: QueueSpec, captured: Mapping[str, Any]) -> list[Node]:
                 tuple_node["children"].append(_datapoint(allocate, column, cells.get(column.captured_as)))
             multivalue["children"].append(tuple_node)
         content.append(section)
+    return content
+
+
+def normalize_content(queue: QueueSpec, content: list[Node]) -> list[Node]:
+    """Set every datapoint's `normalized_value` from its `value` (in place; returns `content`).
+
+    Run on what a person or an extension changed before it is saved, so a value set later is
+    normalized like a captured one. Datapoints of no field in the schema are left as they are.
+    """
+    kinds = {f.id: (f.type, f.options) for f in queue.scalar_fields()}
+    kinds.update({c.id: (c.type, c.options) for t in queue.tables() for c in t.columns})
+    normalized.normalize_content(content, kinds)
     return content
 
 

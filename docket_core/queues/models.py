@@ -4,15 +4,20 @@ A field is a datapoint (`string`, `number`, `date`, `enum`) or a `multivalue` ta
 scalar `columns`. Every id is a `schema_id` in the documents' content, so ids are unique across the
 whole schema, columns and row ids included. `source` names the captured value that fills a field when
 it differs from its id (the workflow's `tax_rate` of a line item fills the column `item_tax_rate`).
+
+Score thresholds follow Rossum's names: the queue's `default_score_threshold` and a field's own
+`score_threshold` (`docket_core.queues.automation` applies them).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from docket_core.errors import InputError
 from docket_core.names import check_id
 
 __all__ = ["BASIC_SECTION", "FIELD_ID", "FieldSpec", "QueueSpec", "RESERVED_FIELD_IDS", "section_id"]
@@ -41,6 +46,11 @@ class FieldSpec(BaseModel):
     required: bool = Field(default=False, description="The built-in field checks refuse a document without it.")
     options: tuple[str, ...] = Field(default=(), description="The allowed values of an enum.")
     source: str | None = Field(default=None, description="The captured value that fills it; defaults to the id.")
+    score_threshold: float | None = Field(
+        default=None, ge=0, le=1,
+        description="Confidence (rir_confidence) a captured value needs for automatic confirmation, if required; "
+        "default: the queue's default_score_threshold.",
+    )  # fmt: skip
     row_id: str | None = Field(default=None, description="multivalue: schema_id of its rows; default <id>_row.")
     columns: tuple[FieldSpec, ...] = Field(default=(), description="multivalue: the cells of each row.")
 
@@ -101,8 +111,16 @@ class QueueSpec(BaseModel):
         validation_alias=AliasChoices("fields", "schema"), description="The schema: fields in document order."
     )
     auto_confirm: bool = Field(
-        default=False, description="Confirm documents with no error messages or automation blockers on import."
+        default=False,
+        description="Confirm documents on import when no error message or automation blocker stands and every "
+        "required field meets its score threshold.",
     )
+    default_score_threshold: float | None = Field(
+        default=None, ge=0, le=1,
+        validation_alias=AliasChoices("default_score_threshold", "score_threshold"),
+        description="Confidence every required captured field needs for automatic confirmation (a field's own "
+        "score_threshold wins); default: DOCKET_DEFAULT_SCORE_THRESHOLD.",
+    )  # fmt: skip
     export_to_review: bool = Field(
         default=False, description="Export documents waiting in to_review too, not only confirmed ones."
     )
@@ -151,6 +169,28 @@ class QueueSpec(BaseModel):
                 if column.id == schema_id:
                     return table, column
         return None
+
+    def with_score_thresholds(self, *, default: float | None = None, fields: Mapping[str, float] | None = None) -> QueueSpec:
+        """This queue with a new `default_score_threshold` (when given) and fields' own thresholds.
+
+        Raises:
+            InputError: a field id the schema does not have, or a threshold outside [0, 1].
+        """
+        fields = dict(fields or {})
+        known = {f.id for f in self.scalar_fields()}
+        unknown = sorted(set(fields) - known)
+        if unknown:
+            raise InputError(f"queue {self.queue_id!r} has no plain field {', '.join(map(repr, unknown))} to set a score threshold on (fields: {', '.join(sorted(known))})")
+        data = self.model_dump()
+        if default is not None:
+            data["default_score_threshold"] = default
+        for field in data["fields"]:
+            if field["id"] in fields:
+                field["score_threshold"] = fields[field["id"]]
+        try:
+            return QueueSpec.model_validate(data)
+        except ValidationError as e:
+            raise InputError(f"score thresholds must be in [0, 1]: {'; '.join(err['msg'] for err in e.errors())}") from e
 
     def to_json(self) -> dict[str, Any]:
         """The queue as JSON, each field with only what differs from the defaults."""

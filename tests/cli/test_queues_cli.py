@@ -63,6 +63,23 @@ class TestQueues:
         code, _, err = run("queues", "create", "--queue", "r", "--schema", str(schema))
         assert code == 2 and "Input should be 'string', 'number', 'date', 'enum' or 'multivalue'" in err
 
+    def test_score_thresholds_are_set_on_create_and_changed_by_update_keeping_the_schema(self, docket_env: Path) -> None:
+        created = ok("queues", "create", "--queue", "invoices", "--workflow", "invoice-capture", "--score-threshold", "0.95",
+                     "--field-threshold", "gross_total=0.99")  # fmt: skip
+        thresholds = {f["id"]: f.get("score_threshold") for f in created["fields"]}
+        assert created["default_score_threshold"] == 0.95 and thresholds["gross_total"] == 0.99 and thresholds["invoice_number"] is None
+        updated = ok("queues", "update", "--queue", "invoices", "--auto-confirm", "--score-threshold", "0.8",
+                     "--field-threshold", "currency=1")  # fmt: skip
+        thresholds = {f["id"]: f.get("score_threshold") for f in updated["fields"]}
+        assert (updated["auto_confirm"], updated["default_score_threshold"]) == (True, 0.8)
+        assert (thresholds["gross_total"], thresholds["currency"]) == (0.99, 1.0) and updated["fields"] == [
+            {**f, **({"score_threshold": thresholds[f["id"]]} if thresholds[f["id"]] is not None else {})} for f in created["fields"]
+        ]
+        code, _, err = run("queues", "update", "--queue", "invoices", "--field-threshold", "gross_total:0.9")
+        assert code == 2 and "--field-threshold must be FIELD=THRESHOLD like gross_total=0.97, got 'gross_total:0.9'" in err
+        code, _, err = run("queues", "update", "--queue", "invoices", "--field-threshold", "totl=0.9")
+        assert code == 2 and "queue 'invoices' has no plain field 'totl'" in err
+
     def test_a_bad_subscription_names_the_option_and_what_it_accepts(self, docket_env: Path) -> None:
         ok("queues", "create", "--queue", "invoices", "--workflow", "invoice-capture")
         code, _, err = run("queues", "subscribe", "--queue", "invoices", "--url", "https://erp.example.com/h", "--event", "ready")
@@ -137,6 +154,20 @@ class TestExtensions:
 
 @pytest.mark.usefixtures("prefect_harness")
 class TestDocuments:
+    def test_show_prints_where_each_value_was_read_and_with_what_confidence(self, tmp_path: Path, docket_env: Path) -> None:
+        from docket_core.resources import Resources
+        from docket_core.settings import get_settings
+        from tests.docket_core.queues.scored_workflow import MODULE, capture, scored_queue, write_scored
+
+        path = write_scored(tmp_path / "a.xml", {"invoice_number": ("INV-7", 0.97), "gross_total": ("119.00", 0.62)})
+        (doc,) = capture(Resources.from_settings(), get_settings(workflow_modules=[MODULE]), scored_queue(), [path])
+        code, out, err = run("documents", "show", "--id", str(doc))
+        assert code == 0, err
+        rows = {cells[2]: cells for line in out.splitlines() if (cells := [c.strip() for c in line.split("│")])[1:2] and cells[1].startswith("#")}
+        assert (rows["invoice_number"][5], rows["gross_total"][5], rows["note"][5]) == ("p1 0.97", "p1 0.62", ""), out
+        content = ok("documents", "show", "--id", str(doc))["content"][0]["children"][0]["content"]
+        assert (content["position"], content["rir_confidence"]) == ([0.1, 0.1, 0.4, 0.13], 0.97)
+
     def test_upload_show_edit_confirm_reject_and_export_from_the_command_line(self, tmp_path: Path, docket_env: Path) -> None:
         (tmp_path / "docket.yaml").write_text(CONFIG)
         ok("queues", "apply", str(tmp_path / "docket.yaml"))

@@ -171,5 +171,16 @@ class TestVendorFill:
         assert "iban 'DE00999' differs from vendor V-100's 'DE89370400440532013000'" in contents
         assert not any("seller_name" in c for c in contents)  # the same name without "GmbH" is the same name
 
+    def test_a_value_the_master_data_confirms_is_marked_validated_by_data_matching(self, vendors_csv: Path) -> None:
+        payload = request({"vendor_id": "V-100", "seller_name": "Nordlicht Werkzeuge GmbH", "seller_vat_id": "DE 123.456.789"},
+                          {"master_data": str(vendors_csv)})  # fmt: skip
+        answer = fill_from_vendor(payload)
+        content, _ = apply_operations(payload["annotation"]["content"], answer["operations"])
+        marked = {f: find_by_schema_id(content, f)[0].get("validation_sources") for f in ("seller_name", "seller_vat_id", "iban")}
+        assert marked == {"seller_name": ["data_matching"], "seller_vat_id": ["data_matching"], "iban": None}
+        assert applied(payload, answer)["seller_name"] == "Nordlicht Werkzeuge GmbH"  # the value itself stays as read
+        again = request({"vendor_id": "V-100", "seller_name": "Nordlicht Werkzeuge"}, {"master_data": str(vendors_csv)})
+        assert not [op for op in fill_from_vendor(again)["operations"] if op["value"].get("validation_sources")]  # only alike
+
     def test_without_a_vendor_id_it_does_nothing(self, vendors_csv: Path) -> None:
         assert fill_from_vendor(request({}, {"master_data": str(vendors_csv)}))["operations"] == []

@@ -30,6 +30,14 @@ def settings(tmp_path: Path) -> DocketSettings:
 
 
 @pytest.fixture
+def scored_settings(tmp_path: Path) -> DocketSettings:
+    """Settings that know the `scored-capture` workflow (confidences chosen by the test's files)."""
+    from tests.docket_core.queues.scored_workflow import MODULE
+
+    return get_settings(home=tmp_path / "home", workflow_modules=[MODULE])
+
+
+@pytest.fixture
 def resources(catalog_url: str, tmp_path: Path) -> Resources:
     return Resources(store_url=str(tmp_path / "store"), catalog_url=SecretStr(catalog_url))
 

@@ -1,5 +1,7 @@
 """The queue part of `docket demo`: invoices through a queue with ordered built-in extensions to an export.
 
+It runs the flows themselves, so it lives with the entry points (the domain imports no flows).
+
 `demo_queue` writes a queues file and a vendor master data file into the work folder, applies them,
 imports the invoices (capture, then the `initialize` extensions in their order, then automatic
 confirmation of what nothing blocks), corrects the invoice whose totals do not add up (the `updated`
@@ -21,7 +23,8 @@ queues:
   - id: invoices
     name: Supplier invoices
     workflow: invoice-capture        # the schema is the workflow's fields, plus vendor_id
-    auto_confirm: true               # confirm what no error message or automation blocker holds back
+    auto_confirm: true               # confirm what no error message or automation blocker holds back,
+    default_score_threshold: 0.9     # when every required field was read with at least this confidence
 extensions:
   - name: tax-fill
     builtin: tax-fill
@@ -93,7 +96,7 @@ def demo_queue(workdir: Path, invoices: Sequence[Path], *, say: Callable[[str], 
         if outcome.status == "ingested" and outcome.sha256:
             staged.append(StagedFile(name=path.name, sha256=outcome.sha256, media_type=outcome.media_type, size=outcome.size))
     imported = import_documents(request=ImportRequest(queue_id="invoices", source="files", files=staged, actor="demo"))
-    say(f"Imported {len(imported.document_ids)} invoices ({imported.created} new): {imported.confirmed} confirmed automatically, "
+    say(f"Imported {len(imported.document_ids)} documents ({imported.created} new): {imported.confirmed} confirmed automatically, "
         f"{len(imported.blocked)} wait for review")  # fmt: skip
     fixed: dict[str, Any] = {}
     for doc_id in imported.document_ids:
