@@ -70,8 +70,11 @@ class TestSubscriptions:
         assert listed[0]["endpoint"].startswith("http://127.0.0.1:")
 
     def test_a_job_notifies_its_end_and_a_replay_sends_it_again_with_the_next_attempt(
-        self, tmp_path: Path, notify_env: Path
+        self, tmp_path: Path, notify_env: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
+        # The retry is due 2 s after the 500: later than the pass right after the job, even on a
+        # loaded machine (at 0.1 s that pass could reach it too), and within the 5 s linger below.
+        monkeypatch.setenv("DOCKET_NOTIFY_RETRY_SCHEDULE", "0,2")
         image_folder(tmp_path / "in", 2)
         assert run("staging", "create-batch-of-images", "-i", str(tmp_path / "in"), "-b", "jobbed", "--json")[0] == 0
         with webhook_server({"/job": [500, 200]}) as hooks:
