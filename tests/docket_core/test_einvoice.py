@@ -11,7 +11,9 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, NameObject
 
-from docket_core.einvoice import EInvoice, LineItem, find_embedded_xml, parse_invoice_xml
+from docket_core.einvoice.model import EInvoice, LineItem
+from docket_core.einvoice.parse import parse_invoice_xml
+from docket_core.einvoice.pdf import find_embedded_xml
 from docket_core.errors import InputError
 from docket_core.invoice_samples import build_cii_xml, write_facturx_pdf, write_text_pdf
 
