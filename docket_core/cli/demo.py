@@ -15,7 +15,7 @@ __all__ = ["demo"]
 
 def _samples(root: Path) -> tuple[Path, Path]:
     """Generate the sample images and invoices once (no third-party content, so no attribution needed)."""
-    from docket_core.invoice_samples import write_sample_invoices
+    from docket_core.invoice_samples.sample_set import write_sample_invoices
     from docket_core.samples import write_broken_files, write_sample_images
 
     images, documents = root / "images", root / "documents"
