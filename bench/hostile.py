@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pypdf  # noqa: E402
 
-from docket_core.einvoice import find_embedded_xml  # noqa: E402
+from docket_core.einvoice.pdf import find_embedded_xml  # noqa: E402
 from docket_core.jobs.process import run_file  # noqa: E402
 from docket_core.media import inspect_file  # noqa: E402
 from docket_core.safefetch import FetchJob, URLPolicy, fetch_many  # noqa: E402

@@ -106,7 +106,7 @@ def write_images(dest: Path, count: int, *, variants: int | None = None) -> None
 def write_pdfs(dest: Path, count: int, scratch: Path) -> None:
     """`count` invoice PDFs: the generated samples (Factur-X, English and German text) copied, each
     with a comment after `%%EOF` so that every file has its own bytes."""
-    from docket_core.invoice_samples import write_sample_invoices
+    from docket_core.invoice_samples.sample_set import write_sample_invoices
 
     variants = [p.read_bytes() for p in write_sample_invoices(scratch, 12) if p.suffix == ".pdf"]
     dest.mkdir(parents=True)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from docket_core.invoice_samples import write_sample_invoices
+from docket_core.invoice_samples.sample_set import write_sample_invoices
 
 __all__ = ["RECEIPT_SHOPS", "receipt_truth", "write_photographed_receipt", "write_scanned_invoice"]
 

@@ -19,7 +19,7 @@ SCANNED, PHOTOGRAPHED = "invoice-07-scanned.pdf", "receipt-08-photo.jpg"
 def _samples(root: Path) -> tuple[Path, Path]:
     """Generate the sample images and documents once (no third-party content, so no attribution needed):
     text and e-invoices, a scanned invoice (an image-only PDF) and a phone photo of a shop receipt."""
-    from docket_core.invoice_samples import write_sample_invoices
+    from docket_core.invoice_samples.sample_set import write_sample_invoices
     from docket_core.samples import write_broken_files, write_sample_images
     from docket_core.scan_samples import write_photographed_receipt, write_scanned_invoice
 

@@ -22,7 +22,9 @@ from typing import Any
 from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
-from docket_core.einvoice import EInvoice, find_embedded_xml, open_pdf, parse_invoice_xml
+from docket_core.einvoice.model import EInvoice
+from docket_core.einvoice.parse import parse_invoice_xml
+from docket_core.einvoice.pdf import find_embedded_xml, open_pdf
 from docket_core.deadline import check_deadline
 from docket_core.errors import InputError
 from docket_core.workflows.model import FieldType, FileContext, Message, StepFn, StepOutput

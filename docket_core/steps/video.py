@@ -1,9 +1,9 @@
 """The `video-metadata` workflow: stream properties and sampled frames measured like images.
 
 `sample_frames` decodes the first video stream with PyAV, keeps at most `max_fps` frames per second of
-presentation time, and measures each kept frame with `docket_core.steps.image.measure_quality`, so frames
-and photos share one notion of sharpness, brightness and perceptual hash. Memory stays bounded: a
-frame is measured as soon as it is decoded and only its row of numbers is kept.
+presentation time, and measures each kept frame with `docket_core.steps.image.quality.measure_quality`,
+so frames and photos share one notion of sharpness, brightness and perceptual hash. Memory stays
+bounded: a frame is measured as soon as it is decoded and only its row of numbers is kept.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import av
 
 from docket_core.deadline import check_deadline
 from docket_core.errors import InputError
-from docket_core.steps.image import analysis_size, measure_quality
+from docket_core.steps.image.quality import analysis_size, measure_quality
 from docket_core.workflows.model import FieldType, FileContext, Message, StepFn, StepOutput
 
 __all__ = ["FIELDS", "FRAME_FIELDS", "VIDEO_STEPS", "sample_frames"]

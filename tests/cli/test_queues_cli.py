@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from docket_core.cli import app
-from docket_core.invoice_samples import write_sample_invoices
+from docket_core.invoice_samples.sample_set import write_sample_invoices
 
 runner = CliRunner()
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from docket_core.deadline import ProcessingTimeout, check_deadline, remaining, time_budget
-from docket_core.einvoice import parse_invoice_xml
+from docket_core.einvoice.parse import parse_invoice_xml
 from docket_core.errors import FileErrorType
 from docket_core.jobs.process import run_file
 from docket_core.media import inspect_file

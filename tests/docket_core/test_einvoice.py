@@ -11,9 +11,12 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, NameObject
 
-from docket_core.einvoice import EInvoice, LineItem, find_embedded_xml, parse_invoice_xml
+from docket_core.einvoice.model import EInvoice, LineItem
+from docket_core.einvoice.parse import parse_invoice_xml
+from docket_core.einvoice.pdf import find_embedded_xml
 from docket_core.errors import InputError
-from docket_core.invoice_samples import build_cii_xml, write_facturx_pdf, write_text_pdf
+from docket_core.invoice_samples.cii import build_cii_xml
+from docket_core.invoice_samples.pdf import write_facturx_pdf, write_text_pdf
 
 INVOICE = {
     "invoice_number": "RE-2024-117",

@@ -15,7 +15,7 @@ from pathlib import Path
 import pypdf
 import pytest
 
-from docket_core.einvoice import find_embedded_xml
+from docket_core.einvoice.pdf import find_embedded_xml
 from docket_core.errors import InputError
 from docket_core.jobs.models import JobRequest
 from docket_core.media import inspect_file

@@ -21,7 +21,7 @@ from docket_core.queues.review import set_status
 from docket_core.resources import Resources
 from docket_core.settings import get_settings
 from tests.flows.test_queue_flows import stage
-from docket_core.invoice_samples import write_sample_invoices
+from docket_core.invoice_samples.sample_set import write_sample_invoices
 from tests.docket_core.queues.conftest import invoice_queue
 
 pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.slow]

@@ -12,7 +12,7 @@ import pytest
 
 from docket_core.extensions.config import ExtensionSpec
 from docket_core.extensions.registry import save_extensions
-from docket_core.invoice_samples import write_sample_invoices
+from docket_core.invoice_samples.sample_set import write_sample_invoices
 from docket_core.queues.documents import document_details, list_documents
 from docket_core.queues.importing import ImportRequest, StagedFile
 from docket_core.queues.models import QueueSpec

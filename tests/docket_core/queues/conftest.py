@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from docket_core.invoice_samples import write_sample_invoices
+from docket_core.invoice_samples.sample_set import write_sample_invoices
 from docket_core.queues.defaults import schema_for_workflow
 from docket_core.queues.importing import StagedFile
 from docket_core.queues.models import QueueSpec

@@ -27,7 +27,7 @@ from docket_core.staging.models import IngestRequest
 from docket_core.staging.plan import begin_ingest
 from docket_core.staging.ingest import ingest_shard
 from docket_core.staging.record import finish_ingest, record_shard
-from docket_core.invoice_samples import write_sample_invoices
+from docket_core.invoice_samples.sample_set import write_sample_invoices
 from tests.docket_core.queues.conftest import INVOICE
 
 

@@ -19,16 +19,15 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, TiffImagePlugin
 
 from docket_core.errors import InputError
 from docket_core.steps.image import (
-    BLURRY_BELOW,
     FIELDS,
     IMAGE_BATCH_STEPS,
     IMAGE_STEPS,
     group_near_duplicates,
     image_quality,
-    measure_quality,
     read_exif,
     read_image_properties,
 )
+from docket_core.steps.image.quality import BLURRY_BELOW, measure_quality
 from docket_core.workflows.model import FileContext, Message
 
 R = TiffImagePlugin.IFDRational

@@ -14,7 +14,9 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 
 from docket_core.errors import InputError
-from docket_core.invoice_samples import build_cii_xml, write_facturx_pdf, write_sample_invoices, write_text_pdf
+from docket_core.invoice_samples.cii import build_cii_xml
+from docket_core.invoice_samples.pdf import write_facturx_pdf, write_text_pdf
+from docket_core.invoice_samples.sample_set import write_sample_invoices
 from docket_core.steps.invoice import (
     FIELDS,
     INVOICE_STEPS,

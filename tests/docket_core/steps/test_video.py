@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from docket_core.errors import InputError
-from docket_core.steps.image import measure_quality
+from docket_core.steps.image.quality import measure_quality
 from docket_core.steps.video import FIELDS, FRAME_FIELDS, VIDEO_STEPS, sample_frames
 from docket_core.workflows.model import FileContext
 
