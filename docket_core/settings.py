@@ -16,13 +16,14 @@ from typing_extensions import Annotated
 
 from docket_core.settings_notify import NotifySettings
 from docket_core.settings_queues import QueueSettings
+from docket_core.settings_roboflow import RoboflowSettings
 
 __all__ = ["DocketSettings", "MiB", "get_settings"]
 
 MiB = 1024 * 1024
 
 
-class DocketSettings(QueueSettings, NotifySettings):
+class DocketSettings(QueueSettings, NotifySettings, RoboflowSettings):
     """Every knob Docket reads from the environment (`DOCKET_*`) or a `.env` file."""
 
     model_config = SettingsConfigDict(env_prefix="DOCKET_", env_file=".env", extra="ignore")

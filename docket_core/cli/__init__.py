@@ -35,6 +35,8 @@ app.add_typer(documents.app, name="documents")
 app.add_typer(extensions.app, name="extensions")
 from docket_core.cli import settings  # noqa: E402
 app.command("settings")(settings.settings_command)
+from docket_core.cli import api_keys  # noqa: E402 - keys of the Roboflow-style batch API (issue 15)
+app.add_typer(api_keys.app, name="api-keys")
 
 
 def main() -> None:
