@@ -54,6 +54,10 @@ class DocketSettings(QueueSettings, NotifySettings, RoboflowSettings):
     download_timeout: float = Field(default=60.0, gt=0, le=3600, description="Deadline for one download, seconds.")
     connect_timeout: float = Field(default=10.0, gt=0, le=600, description="TCP/TLS connect timeout, seconds.")
     max_redirects: int = Field(default=5, ge=0, le=20, description="Redirects followed (each re-checked).")
+    extra_ca_file: Path | None = Field(
+        default=None,
+        description="PEM file of extra certificate authorities trusted for https downloads (a private CA), besides certifi's.",
+    )
     allowed_url_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Hosts exempt from the private-network check (comma separated).",

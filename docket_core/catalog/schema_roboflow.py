@@ -34,6 +34,7 @@ roboflow_jobs = sa.Table(
     sa.Column("name", sa.String(256), nullable=False),
     sa.Column("definition", sa.JSON, nullable=False),  # the job body as received (notificationsURL removed)
     sa.Column("overrides", sa.JSON, nullable=False),  # restart parameter overrides, in order
+    sa.Column("run_id", sa.String(64), nullable=True),  # the flow run last started for it
     sa.Column("created_at", UTC_TS, nullable=False),
     sa.Column("updated_at", UTC_TS, nullable=False),
 )

@@ -26,6 +26,7 @@ __all__ = [
     "job_records",
     "record_job",
     "remember_batch",
+    "set_run",
 ]
 
 
@@ -64,6 +65,12 @@ def job_records(conn: sa.Connection, job_ids: list[str]) -> dict[str, sa.Row]:
     if not job_ids:
         return {}
     return {r.job_id: r for r in conn.execute(sa.select(roboflow_jobs).where(roboflow_jobs.c.job_id.in_(job_ids)))}
+
+
+def set_run(catalog: Catalog, job_id: str, run_id: str | None) -> None:
+    """Remember the flow run last started for the job (so an abort can cancel it before it begins)."""
+    with catalog.begin() as conn:
+        conn.execute(sa.update(roboflow_jobs).where(roboflow_jobs.c.job_id == job_id).values(run_id=run_id))
 
 
 def add_override(catalog: Catalog, job_id: str, override: dict[str, Any], *, workspace: str, failure_rate: float | None) -> list[dict[str, Any]]:

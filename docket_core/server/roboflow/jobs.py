@@ -3,6 +3,7 @@ restart with parameter overrides, logs), on the same domain functions as `docket
 
 from __future__ import annotations
 
+import time
 from typing import Any, Optional
 
 import anyio
@@ -20,6 +21,7 @@ from docket_core.server.roboflow.common import Refused, RoboflowContext, Roboflo
 __all__ = ["jobs_router"]
 
 PREFIX = "/batch-processing/v1/external/{workspace}/jobs"
+_SETTLE_SECONDS = 20.0  # how long an abort waits for a just-started run to take up its job
 
 
 async def _json_or_none(request: Request) -> Any:
@@ -35,6 +37,17 @@ async def _json_or_none(request: Request) -> Any:
 def jobs_router(ctx: RoboflowContext) -> APIRouter:
     router = APIRouter(route_class=RoboflowRoute, tags=["roboflow batch processing"])
     catalog = ctx.resources.catalog
+
+    def settle_pending(job_id: str) -> None:
+        """A job whose run has not started it: cancel that run if it is not running yet (else it would
+        start the job after the abort), or wait until it has started the job, which then sees the abort."""
+        with catalog().read() as conn:
+            record = records.job_records(conn, [job_id]).get(job_id)
+        if record is None or not record.run_id or ctx.launcher.cancel(record.run_id):
+            return
+        deadline = time.monotonic() + _SETTLE_SECONDS
+        while time.monotonic() < deadline and job_details(catalog(), job_id)["state"] == "pending":
+            time.sleep(0.2)
 
     def key_for(request: Request, workspace: str) -> None:
         check_workspace(check_key(ctx, request), workspace)
@@ -61,6 +74,7 @@ def jobs_router(ctx: RoboflowContext) -> APIRouter:
             kept = {k: v for k, v in body.items() if k != "notificationsURL"}  # the URL stays in the job row only
             records.record_job(catalog(), job_id, workspace=workspace, name=name, definition=kept)
             run = ctx.launcher.job(job)
+            records.set_run(catalog(), job_id, run)
             return {"status": "ok", "jobId": job_id, "workflowId": workflow.workflow_id, "flowRunId": run,
                     "notApplied": jobdef.not_applied(body)}  # fmt: skip
 
@@ -85,6 +99,8 @@ def jobs_router(ctx: RoboflowContext) -> APIRouter:
     @router.post(PREFIX + "/{job_id}/abort", summary="Stop a job: chunks not started are skipped")
     def abort(request: Request, workspace: str, job_id: str) -> dict[str, Any]:
         key_for(request, workspace)
+        if job_details(catalog(), job_id)["state"] == "pending":
+            settle_pending(job_id)
         state = request_abort(catalog(), job_id)
         return {"status": "ok", "jobId": job_id, "state": state, "message": "chunks not yet started are skipped; "
                 "the job ends aborted (restart it to finish)"}  # fmt: skip
@@ -108,6 +124,7 @@ def jobs_router(ctx: RoboflowContext) -> APIRouter:
             override = dict(body) if body is not None else None
             job = JobRequest(batch_id=details["batch_id"], workflow_id=details["workflow_id"], job_id=job_id, max_failure_rate=rate)
             run_id = ctx.launcher.job(job)
+            records.set_run(catalog(), job_id, run_id)
             return {"status": "ok", "jobId": job_id, "flowRunId": run_id,
                     "notApplied": jobdef.not_applied(override) if override else {}}  # fmt: skip
 

@@ -31,6 +31,9 @@ class Launcher(Protocol):
     def job(self, request: JobRequest) -> str | None:
         """Start (or resume) the registered job; an id of the start (a flow run id), or None."""
 
+    def cancel(self, run_id: str) -> bool:
+        """Cancel a start whose run is not running yet (an abort before it began); whether it was cancelled."""
+
 
 class ServedLauncher:
     """Events and deployments of `docket serve` (or of workers on work pools)."""
@@ -51,6 +54,19 @@ class ServedLauncher:
             deployment = client.read_deployment_by_name(self.deployment)
             run = client.create_flow_run_from_deployment(deployment.id, parameters=parameters)
         return str(run.id)
+
+    def cancel(self, run_id: str) -> bool:
+        from prefect.client.orchestration import get_client
+        from prefect.client.schemas.objects import StateType
+        from prefect.states import Cancelled
+
+        with get_client(sync_client=True) as client:
+            run = client.read_flow_run(uuid.UUID(run_id))
+            # Only a run no worker has taken yet: one taken is about to start the job, which then sees the abort.
+            if run.state is None or run.state.type != StateType.SCHEDULED:
+                return False
+            result = client.set_flow_run_state(run.id, Cancelled(message="aborted through the Roboflow API"), force=True)
+        return result.status.value == "ACCEPT"
 
 
 class InProcessLauncher:
@@ -80,6 +96,9 @@ class InProcessLauncher:
         from flows.process_batch import process_batch
 
         return self._start(f"docket-job-{request.job_id}", lambda: process_batch(job=request))
+
+    def cancel(self, run_id: str) -> bool:
+        return False  # a thread cannot be stopped: the job's run sees the abort when it starts its chunks
 
     def join(self, timeout: float = 120.0) -> None:
         """Wait for the work started so far (tests, and a clean shutdown)."""

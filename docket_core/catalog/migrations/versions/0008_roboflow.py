@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(256), nullable=False),
         sa.Column("definition", sa.JSON, nullable=False),
         sa.Column("overrides", sa.JSON, nullable=False),
+        sa.Column("run_id", sa.String(64), nullable=True),
         sa.Column("created_at", UTC_TS, nullable=False),
         sa.Column("updated_at", UTC_TS, nullable=False),
     )
