@@ -80,6 +80,7 @@ def stage_image(resources: Resources, settings: DocketSettings, *, batch_id: str
         for shard_id in plan.pending_shards:
             record_shard(catalog, shard_id, ingest_shard(shard_id, resources, settings))
         summary = finish_ingest(catalog, ingest_id)
+        summary.already_completed = plan.already_completed
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return summary

@@ -87,12 +87,12 @@ def uploads_router(ctx: RoboflowContext) -> APIRouter:
         check_workspace(await anyio.to_thread.run_sync(check_key, ctx, request), workspace)
         limit = ctx.settings.max_image_bytes + 64 * 1024
         _stream_limit(request, limit)
-        form = await request.form(max_files=1, max_fields=0, max_part_size=limit)
-        uploads = [v for v in form.values() if hasattr(v, "read")]
-        if len(uploads) != 1:
-            raise Refused(400, f"expected one file part in the multipart body, got {len(uploads)}", "InvalidRequest")
-        upload = uploads[0]
-        data = await upload.read()
+        async with request.form(max_files=1, max_fields=0, max_part_size=limit) as form:
+            uploads = [v for v in form.values() if hasattr(v, "read")]
+            if len(uploads) != 1:
+                raise Refused(400, f"expected one file part in the multipart body, got {len(uploads)}", "InvalidRequest")
+            upload = uploads[0]
+            data = await upload.read()
         name = fileName or upload.filename or ""
         if not name:
             raise Refused(400, "expected a fileName query parameter (or a filename in the part), got none", "InvalidRequest")
@@ -105,8 +105,9 @@ def uploads_router(ctx: RoboflowContext) -> APIRouter:
             failed = []
             if summary.failed:
                 failed = [f for s in views_shards(summary.ingest_id) for f in s]
-            return {"status": "ok", "ingestId": summary.ingest_id, "ingested": summary.ingested,
-                    "duplicates": summary.duplicates, "failed": summary.failed, "failedFiles": failed}  # fmt: skip
+            return {"status": "ok", "ingestId": summary.ingest_id, "duplicated": summary.already_completed,
+                    "ingested": summary.ingested, "duplicates": summary.duplicates, "failed": summary.failed,
+                    "failedFiles": failed}  # fmt: skip
 
         return await anyio.to_thread.run_sync(stage)
 
