@@ -187,10 +187,15 @@ class TestUploadURLs:
         assert big.status_code == 413
 
     def test_references_are_announced_and_the_same_ingest_id_again_is_duplicated(self, api: Api, recorder: Recorder) -> None:
-        body = {"imageReferences": [{"name": "a.jpg", "url": "http://127.0.0.1:9/a.jpg?sig=s3cr3t"}], "ingestId": "refs-1"}
+        body = {"imageReferences": [{"name": "a.jpg", "url": "http://127.0.0.1:9/a.jpg?sig=s3cr3t"}], "ingestId": "refs-1",
+                "notificationsURL": "http://127.0.0.1:9/hook?token=t0k3n", "notificationCategories": ["files-status"]}
         path = f"/data-staging/v1/external/{WS}/batches/refs/bulk-upload/image-references"
         first = api.call("POST", path, json=body).json()
         assert first == {"ingestId": "refs-1", "shardIds": ["refs-1/00000"], "duplicated": False}
+        [announced] = recorder.ingests
+        assert "t0k3n" not in announced.model_dump_json() and "s3cr3t" not in announced.model_dump_json()
+        request = resolve_push(api.resources.catalog(), announced)
+        assert (request.notifications_url, request.notification_category) == (body["notificationsURL"], "files-status")
         assert api.call("POST", path, json=body).json()["duplicated"] is True and len(recorder.ingests) == 1
         clash = api.call("POST", path, json={**body, "imageReferences": [{"name": "b.jpg", "url": "http://127.0.0.1:9/b"}]})
         assert clash.status_code == 409
@@ -265,3 +270,26 @@ class TestJobs:
         assert [o["maxImageFailureRate"] for o in job["restartParametersOverride"]] == [0.25]
         aborted = api.call("POST", f"/batch-processing/v1/external/{WS}/jobs/job-one/abort").json()
         assert aborted["state"] == "succeeded"  # a finished job stays as it ended
+
+
+class TestS3Store:
+    def test_on_an_s3_store_download_urls_are_presigned_by_the_store(self, tmp_path: Path, catalog_url: str) -> None:
+        import boto3
+        from moto.server import ThreadedMotoServer
+
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        try:
+            endpoint = f"http://127.0.0.1:{server._server.server_port}"  # noqa: SLF001 - the port moto chose
+            boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="k", aws_secret_access_key="s",
+                         region_name="us-east-1").create_bucket(Bucket="docket")  # fmt: skip
+            api = Api(tmp_path, catalog_url, Recorder())
+            options = {"key": "k", "secret": "s", "client_kwargs": {"endpoint_url": endpoint, "region_name": "us-east-1"}}
+            api.resources = Resources(store_url="s3://docket/store", storage_options=options, catalog_url=catalog_url)
+            api.app = create_app(RoboflowContext(api.resources, api.settings, Recorder()))
+            api.upload_image("s3-photos", "a.jpg", jpeg_bytes(7))
+            [item] = api.call("GET", f"/data-staging/v1/external/{WS}/batches/s3-photos/list").json()["filesMetadata"]
+            assert item["downloadURL"].startswith(endpoint) and "Signature" in item["downloadURL"]
+            assert httpx.get(item["downloadURL"], timeout=10).content == jpeg_bytes(7)  # no Docket, no key in between
+        finally:
+            server.stop()
