@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from docket_core.catalog import Catalog
 from docket_core.catalog.schema import batches, files, ingests, shards
+from docket_core.catalog.schema_roboflow import roboflow_batches
 from docket_core.errors import InputError, NotFoundError
 from docket_core.roboflow.records import batch_records
 from docket_core.staging.queries import require_batch
@@ -119,9 +120,14 @@ def list_batches_page(catalog: Catalog, *, page_size: int, token: str | None, tt
         rows = conn.execute(sa.select(batches).order_by(batches.c.created_at, batches.c.batch_id)
                             .offset(offset).limit(page_size + 1)).all()  # fmt: skip
         records = batch_records(conn, [r.batch_id for r in rows[:page_size]])
-    more = len(rows) > page_size
-    return {"batches": [_metadata(r, records.get(r.batch_id), ttl_days) for r in rows[:page_size]],
-            "nextPageToken": offset_token(offset + page_size) if more else None}  # fmt: skip
+        more = len(rows) > page_size
+        waiting = [] if more else conn.execute(  # uploaded to, their ingest not begun yet: listed last
+            sa.select(roboflow_batches).where(roboflow_batches.c.batch_id.not_in(sa.select(batches.c.batch_id)))
+            .order_by(roboflow_batches.c.created_at, roboflow_batches.c.batch_id)).all()  # fmt: skip
+    listed = [_metadata(r, records.get(r.batch_id), ttl_days) for r in rows[:page_size]]
+    listed += [_metadata(SimpleNamespace(batch_id=r.batch_id, media_kind=r.media_kind, created_at=r.created_at, source_job_id=None),
+                         r, ttl_days) for r in waiting]  # fmt: skip
+    return {"batches": listed, "nextPageToken": offset_token(offset + page_size) if more else None}
 
 
 def _part_filter(batch: sa.Row, part_name: str | None) -> Any:

@@ -21,7 +21,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, StreamingResponse
 
 from docket_core import safefetch
-from docket_core.catalog.schema import batches, files
+from docket_core.catalog.schema import batches, files, shards
 from docket_core.errors import InputError, NotFoundError
 from docket_core.names import check_id, normalize_name
 from docket_core.roboflow import ingests, records
@@ -102,20 +102,18 @@ def uploads_router(ctx: RoboflowContext) -> APIRouter:
             records.remember_batch(catalog(), batch_id, workspace=workspace, display_name=displayName, batch_type="simple-batch",
                                    media_kind="images")
             summary = ingests.stage_image(ctx.resources, ctx.settings, batch_id=batch_id, file_name=name, data=data)
-            failed = []
-            if summary.failed:
-                failed = [f for s in views_shards(summary.ingest_id) for f in s]
+            failed = failed_files(summary.ingest_id) if summary.failed else []
             return {"status": "ok", "ingestId": summary.ingest_id, "duplicated": summary.already_completed,
                     "ingested": summary.ingested, "duplicates": summary.duplicates, "failed": summary.failed,
                     "failedFiles": failed}  # fmt: skip
 
         return await anyio.to_thread.run_sync(stage)
 
-    def views_shards(ingest_id: str) -> list[list[dict[str, Any]]]:
-        from docket_core.catalog.schema import shards
-
+    def failed_files(ingest_id: str) -> list[dict[str, Any]]:
+        """Every failed file of an ingest, with its type and reason (as `list-ingest-details` shows them)."""
         with catalog().read() as conn:
-            return [r.failed_files or [] for r in conn.execute(sa.select(shards.c.failed_files).where(shards.c.ingest_id == ingest_id))]
+            rows = conn.execute(sa.select(shards.c.failed_files).where(shards.c.ingest_id == ingest_id))
+            return [f for r in rows for f in (r.failed_files or [])]
 
     @router.post(PREFIX + "/{batch_id}/upload/video", summary="An upload URL for one video")
     def upload_video(request: Request, workspace: str, batch_id: str, fileName: str = Query(...),  # noqa: N803

@@ -165,6 +165,10 @@ class TestUploadURLs:
     def test_a_shard_put_announces_its_ingest_with_ids_only_and_the_url_works_once(self, api: Api, recorder: Recorder) -> None:
         config = json.dumps({"ingestId": "mine", "notificationsURL": "http://127.0.0.1:9/hook?token=s3cr3t"}).encode()
         url = self._url(api)
+        # The batch exists for the client from its first upload URL, before any ingest has begun.
+        [listed] = api.call("GET", f"/data-staging/v1/external/{WS}/batches").json()["batches"]
+        assert (listed["batchId"], listed["batchType"]) == ("bulk", "sharded-batch")
+        assert api.call("GET", f"/data-staging/v1/external/{WS}/batches/bulk/count").json() == {"count": 0}
         assert self.put(api, url, tar_of({"a.jpg": jpeg_bytes(1), "notification_config.json": config})).status_code == 200
         [announced] = recorder.ingests
         assert announced.source.startswith("push:") and announced.notifications_url is None
