@@ -109,7 +109,7 @@ def _without_config(src: Path, dest: Path) -> None:
             out.addfile(member, tar.extractfile(member) if member.isfile() else None)
 
 
-def shard_request(settings: DocketSettings, *, upload_id: str, batch_id: str, spooled: Path) -> IngestRequest:
+def shard_request(*, upload_id: str, batch_id: str, spooled: Path) -> IngestRequest:
     """The ingest of one uploaded tar shard; `notification_config.json` in it names the ingest id and
     the webhook to notify (Roboflow's only way to pass them for local uploads).
 

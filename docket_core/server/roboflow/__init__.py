@@ -9,6 +9,7 @@ The routes are thin over Docket's domain (`docket_core.staging`, `docket_core.jo
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
@@ -17,6 +18,9 @@ from docket_core.server.roboflow.jobs import jobs_router
 from docket_core.server.roboflow.launch import InProcessLauncher, Launcher, ServedLauncher
 from docket_core.server.roboflow.staging import staging_router
 from docket_core.server.roboflow.uploads import uploads_router
+
+if TYPE_CHECKING:
+    from docket_core.server.app import ServerContext
 
 __all__ = ["create_app", "mount", "routers_on"]
 
@@ -27,12 +31,9 @@ def routers_on(app: FastAPI, context: RoboflowContext) -> None:
     app.include_router(jobs_router(context))
 
 
-def mount(app: FastAPI, ctx: object) -> None:
+def mount(app: FastAPI, ctx: ServerContext) -> None:
     """The door: the API on `docket serve`'s app. Work starts through the served deployments when a
     Prefect API is configured (as `docket serve` does), else in this process as the CLI would."""
-    from docket_core.server.app import ServerContext
-
-    assert isinstance(ctx, ServerContext)
     launcher: Launcher = ServedLauncher(ctx.emit) if os.environ.get("PREFECT_API_URL") else InProcessLauncher()
     routers_on(app, RoboflowContext(ctx.resources, ctx.settings, launcher))
 

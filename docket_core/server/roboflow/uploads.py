@@ -145,7 +145,7 @@ def uploads_router(ctx: RoboflowContext) -> APIRouter:
             if slot.kind == "video":
                 req = ingests.video_request(upload_id=upload_id, batch_id=slot.batch_id, folder=folder)
             else:
-                req = ingests.shard_request(ctx.settings, upload_id=upload_id, batch_id=slot.batch_id, spooled=dest)
+                req = ingests.shard_request(upload_id=upload_id, batch_id=slot.batch_id, spooled=dest)
             if req.notifications_url:
                 check_public(req.notifications_url, "notificationsURL")
             ingests.announce(catalog(), req, kind=f"roboflow-{slot.kind}", digest=ingests.request_digest(req.model_dump(mode="json")),
