@@ -73,7 +73,8 @@ def jobs_router(ctx: RoboflowContext) -> APIRouter:
             register_job(job, workflow, ctx.resources)  # the job row (and its URL) exists before the answer
             kept = {k: v for k, v in body.items() if k != "notificationsURL"}  # the URL stays in the job row only
             records.record_job(catalog(), job_id, workspace=workspace, name=name, definition=kept)
-            run = ctx.launcher.job(job)
+            # Ids only: the job row (written above) keeps the notification URL, as across restarts.
+            run = ctx.launcher.job(job.model_copy(update={"notifications_url": None}))
             records.set_run(catalog(), job_id, run)
             return {"status": "ok", "jobId": job_id, "workflowId": workflow.workflow_id, "flowRunId": run,
                     "notApplied": jobdef.not_applied(body)}  # fmt: skip

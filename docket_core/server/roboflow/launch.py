@@ -47,9 +47,7 @@ class ServedLauncher:
     def job(self, request: JobRequest) -> str | None:
         from prefect.client.orchestration import get_client
 
-        # Ids only: the job row (written before this) holds the notification URL and the rest.
-        parameters = {"job": JobRequest(batch_id=request.batch_id, workflow_id=request.workflow_id, job_id=request.job_id,
-                                        max_failure_rate=request.max_failure_rate).model_dump(mode="json")}  # fmt: skip
+        parameters = {"job": request.model_dump(mode="json")}  # ids only: the caller left the URL in the job row
         with get_client(sync_client=True) as client:
             deployment = client.read_deployment_by_name(self.deployment)
             run = client.create_flow_run_from_deployment(deployment.id, parameters=parameters)

@@ -232,6 +232,26 @@ class TestJobs:
         assert trt.status_code == 400 and "not supported" in trt.json()["error"]["message"]
         assert api.call("POST", path, json={"type": "simple-image-processing-v1"}).status_code == 400
 
+    def test_a_job_starts_with_ids_only_and_an_abort_before_it_runs_ends_it_until_restarted(self, api: Api, recorder: Recorder) -> None:
+        api.upload_image("photos", "a.jpg", jpeg_bytes(1))
+        path = f"/batch-processing/v1/external/{WS}/jobs/job-p"
+        body = {**DEFINITION, "notificationsURL": "http://127.0.0.1:9/hook?token=t0k3n"}
+        assert api.call("POST", path, json=body).status_code == 200
+        [started] = recorder.jobs
+        assert (started.job_id, started.workflow_id, started.notifications_url) == ("job-p", "image-metadata", None)
+        job = api.call("GET", path).json()["job"]
+        assert "t0k3n" not in json.dumps(job) and (job["isTerminal"], job["state"]) == (False, "pending")
+        assert api.call("POST", path + "/restart").status_code == 409  # not while it is pending
+        assert api.call("POST", path + "/abort").json()["state"] == "aborted"
+        job = api.call("GET", path).json()["job"]
+        assert (job["isTerminal"], job["error"]) == (True, True)
+        bad = api.call("POST", path + "/restart", json={"type": "parameters-override-v2"})
+        assert bad.status_code == 400 and "parameters-override-v1" in bad.json()["error"]["message"]
+        assert api.call("POST", path + "/restart").status_code == 200 and [j.job_id for j in recorder.jobs] == ["job-p", "job-p"]
+        assert api.call("POST", path, json=body).status_code == 200  # the same id and body again: the same job
+        other = api.call("POST", path, json={**DEFINITION, "maxParallelTasks": 9})
+        assert other.status_code == 409
+
     def test_a_job_runs_through_the_flow_and_reads_as_the_client_expects(
         self, tmp_path: Path, catalog_url: str, docket_env: Path, prefect_harness: None
     ) -> None:
