@@ -36,7 +36,8 @@ def announced(request: IngestRequest, webhook_id: str) -> IngestRequest:
 
 
 def is_pushed(request: IngestRequest) -> bool:
-    return request.source_kind == "references" and request.source.startswith(PUSH_SOURCE)
+    # Any kind of source: the Roboflow-style API announces uploaded shards and videos the same way.
+    return request.source.startswith(PUSH_SOURCE)
 
 
 def push_id_of(request: IngestRequest) -> str | None:

@@ -40,7 +40,7 @@ from docket_core import httpbody
 from docket_core.errors import DocketError, FileErrorType, UnsafeURLError
 from docket_core.redact import scrub_url_secrets
 from docket_core.references import redact_url
-from docket_core.settings import DocketSettings
+from docket_core.settings import DocketSettings, get_settings
 
 __all__ = [
     "DownloadFailed",
@@ -379,7 +379,11 @@ def _tls_context() -> ssl.SSLContext:
     Built once: loading the CA bundle costs tens of milliseconds, more than many small downloads.
     An `SSLContext` is safe to share between clients, threads and event loops.
     """
-    return httpx.create_ssl_context(trust_env=False)
+    context = httpx.create_ssl_context(trust_env=False)
+    extra = get_settings().extra_ca_file  # DOCKET_EXTRA_CA_FILE: a private CA, on top of certifi's
+    if extra is not None:
+        context.load_verify_locations(cafile=str(extra))
+    return context
 
 
 def _client(timeout: float, connect_timeout: float, transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:

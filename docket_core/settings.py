@@ -19,13 +19,14 @@ from docket_core.settings_capture import CaptureSettings
 from docket_core.settings_models import ModelSettings
 from docket_core.settings_notify import NotifySettings
 from docket_core.settings_queues import QueueSettings
+from docket_core.settings_roboflow import RoboflowSettings
 
 __all__ = ["DocketSettings", "MiB", "get_settings"]
 
 MiB = 1024 * 1024
 
 
-class DocketSettings(QueueSettings, NotifySettings, CaptureSettings, ModelSettings):
+class DocketSettings(QueueSettings, NotifySettings, CaptureSettings, ModelSettings, RoboflowSettings):
     """Every knob Docket reads from the environment (`DOCKET_*`) or a `.env` file."""
 
     model_config = SettingsConfigDict(env_prefix="DOCKET_", env_file=".env", extra="ignore")
@@ -61,6 +62,10 @@ class DocketSettings(QueueSettings, NotifySettings, CaptureSettings, ModelSettin
     download_timeout: float = Field(default=60.0, gt=0, le=3600, description="Deadline for one download, seconds.")
     connect_timeout: float = Field(default=10.0, gt=0, le=600, description="TCP/TLS connect timeout, seconds.")
     max_redirects: int = Field(default=5, ge=0, le=20, description="Redirects followed (each re-checked).")
+    extra_ca_file: Path | None = Field(
+        default=None,
+        description="PEM file of extra certificate authorities trusted for https downloads (a private CA), besides certifi's.",
+    )
     allowed_url_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Hosts exempt from the private-network check (comma separated).",

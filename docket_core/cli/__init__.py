@@ -37,6 +37,8 @@ from docket_core.cli import settings  # noqa: E402
 app.command("settings")(settings.settings_command)
 from docket_core.cli import server  # noqa: E402 - the shared local Prefect server
 app.add_typer(server.app, name="server")
+from docket_core.cli import api_keys  # noqa: E402 - keys of the Roboflow-style batch API (issue 15)
+app.add_typer(api_keys.app, name="api-keys")
 
 
 def main() -> None:
