@@ -42,7 +42,8 @@ def _text_words(textpage: pdfium.PdfTextPage, width: float, height: float, limit
 
     def flush() -> None:
         if chars:
-            text = "".join(chars)
+            # pdfium gives UTF-16 code units: join surrogate pairs into their character.
+            text = "".join(chars).encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
             words.append(Word(text, (box[0] / width, 1 - box[3] / height, box[2] / width, 1 - box[1] / height)))
             chars.clear()
 
@@ -65,6 +66,15 @@ def _text_words(textpage: pdfium.PdfTextPage, width: float, height: float, limit
         last_right, last_base = right, bottom
     flush()
     return words
+
+
+def _has_image(page: pdfium.PdfPage) -> bool:
+    """Whether the page shows an image: a page with little text and no image is short, not scanned."""
+    count = pdfium_c.FPDFPage_CountObjects(page)
+    return any(
+        pdfium_c.FPDFPageObj_GetType(pdfium_c.FPDFPage_GetObject(page, i)) == pdfium_c.FPDF_PAGEOBJ_IMAGE
+        for i in range(min(count, 10_000))
+    )
 
 
 def read_pdf(path: Path, settings: CaptureSettings | None = None) -> tuple[list[Page], list[Message]]:
@@ -106,7 +116,7 @@ def read_pdf(path: Path, settings: CaptureSettings | None = None) -> tuple[list[
                     budget -= min(chars, limit)
                 finally:
                     textpage.close()
-                if sum(len(w.text) for w in words) >= max(1, settings.capture_min_text_chars):
+                if sum(len(w.text) for w in words) >= max(1, settings.capture_min_text_chars) or not _has_image(page):
                     pages.append(Page(index + 1, group_lines(words, height / width), "pdf-text", width, height))
                     continue
                 image = page.render(scale=settings.ocr_dpi / 72).to_pil()

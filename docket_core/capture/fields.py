@@ -288,11 +288,11 @@ def extract(pages: list[Page]) -> tuple[dict[str, Any], dict[str, Evidence], lis
 
 
 def _kind(doc: Document, values: dict[str, Any]) -> str:
-    """ "receipt" for a till receipt (narrow page, or no invoice label and no buyer), else "invoice"."""
+    """ "receipt" for a till receipt (a narrow page, or no buyer and words of paying at a counter)."""
     page = doc.pages[0] if doc.pages else None
-    narrow = page is not None and page.width and page.height / page.width > 2.0
-    invoice_words = {"invoice", "rechnung", "facture", "factuur", "factura", "fattura"}
-    titled = any(w in norm(line.text) for page in doc.pages[:1] for line in page.lines[:25] for w in invoice_words)
-    if narrow or (not titled and "buyer_name" not in values and "net_total" not in values):
+    narrow = page is not None and page.width > 0 and page.height / page.width > 2.0
+    words = lexicon().words("receipt_words")
+    paid = any(norm(line.words[0].text) in words for page in doc.pages for line in page.lines)
+    if narrow or ("buyer_name" not in values and paid):
         return "receipt"
     return "invoice"

@@ -87,6 +87,9 @@ def _labelled(doc: Document, field: str) -> list[Candidate]:
         announced = hit.words > 1 or hit.line.words[hit.end - 1].text.endswith((":", "-"))
         if rest and not announced:
             continue
+        colon = hit.line.words[hit.end - 1].text.endswith(":")
+        if rest and (len(rest) > 6 or rest[-1].text.endswith(":") or not (colon or rest[0].text[:1].isupper())):
+            continue  # "Facture à régler par virement sur le compte suivant :" is a sentence
         if rest and looks_like_name(" ".join(w.text for w in rest)):
             region = Region(rest, index.page, 1.0, "same-line")
             out.append(Candidate(field, _clean(region.text), 0.95 * _label_score(hit), region, hit))
@@ -143,7 +146,8 @@ def _unlabelled_seller(doc: Document, evidence: dict[str, Evidence]) -> list[Can
         x0, y0, x1, y1 = line.box
         if y0 > 0.4 or _inside(page.number, line, zones) or id(line) in label_lines:
             continue
-        text = _clean(line.text)
+        # A letterhead puts the address after the name: "Au bon moulin SARL - 1242 chemin ... - France".
+        text = _clean(re.split(r"\s[-\u2013|\u2022]\s|,\s", line.text)[0])
         if not looks_like_name(text, strict=True):
             continue
         score = 0.3

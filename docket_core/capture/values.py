@@ -36,7 +36,7 @@ LANGUAGES = ("en", "de", "fr", "nl", "es", "it")
 
 # An amount has exactly two decimals, so quantities, years and ids are never taken for one.
 AMOUNT = re.compile(
-    r"(?<![\w.,/:-])(?P<a>[-\u2212]?(?:\d{1,3}(?:[.,'\u00a0\u202f ]\d{3})+|\d+)[.,]\d{2})(?![\w%]|[.,]\d|[ \t]*%)(?P<minus>-)?"
+    r"(?<![\w.,/:-])(?P<a>[-\u2212]?(?:\d{1,2}(?:,\d{2})+,\d{3}|\d{1,3}(?:[.,'\u00a0\u202f ]\d{3})+|\d+)[.,]\d{2})(?![\w%]|[.,]\d|[ \t]*%)(?P<minus>-)?"
 )
 
 

@@ -391,7 +391,7 @@ class TestExtractFieldsFromText:
         out = extract_fields(_ctx(write_text_pdf(tmp_path / "blank.pdf", [])))
 
         assert out == StepOutput(
-            {name: None for name in FIELDS} | {"source": "ocr"},
+            {name: None for name in FIELDS} | {"source": "pdf-text"},
             [Message("warning", "no text found on any page, neither in a text layer nor by OCR")],
         )
 
