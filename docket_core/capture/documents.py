@@ -55,7 +55,7 @@ def _text_words(textpage: pdfium.PdfTextPage, width: float, height: float, limit
         left, bottom, right, top = textpage.get_charbox(index)
         font = pdfium_c.FPDFText_GetFontSize(textpage, index) or (top - bottom) or 8.0
         if chars and (abs(bottom - last_base) > 0.6 * size and abs(top - box[3]) > 0.6 * size
-                      or left - last_right > 0.3 * size or left < box[0] - 0.5 * size):  # fmt: skip
+                      or left - last_right > 0.5 * size or left < box[0] - 0.5 * size):  # fmt: skip
             flush()
         if not chars:
             # The box's height is the font's, not the glyph's: "a" and "ÄJ" sit in one line box.

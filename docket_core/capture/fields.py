@@ -11,6 +11,7 @@ close rival disagrees.
 from __future__ import annotations
 
 import datetime
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -127,10 +128,18 @@ def _parse_id(text: str, doc: Document) -> tuple[Any, float] | None:
 
 
 def _parse_date(text: str, doc: Document) -> tuple[Any, float] | None:
-    found = parse_date(" ".join(text.split()[:5]), doc.month_first)
+    words = text.split()[:12]
+    found = None
+    for skipped in range(len(words)):
+        # "Zahlbar innerhalb 30 Tagen netto bis 04.04.2018": the first date after the label, a bit less sure.
+        found = parse_date(" ".join(words[skipped : skipped + 5]), doc.month_first)
+        if found is not None:
+            break
     if found is None:
         return None
     date, ambiguous = found
+    if skipped:
+        ambiguous = True
     if not 1990 <= date.year <= datetime.date.today().year + 5:
         return None
     return date, 0.85 if ambiguous else 1.0
@@ -160,7 +169,8 @@ def labelled_candidates(doc: Document, field: str, parser: _Parser, same_line_on
             continue
         index = doc.hit_pages[id(hit)]
         label_box = union(w.box for w in hit.line.words[hit.start : hit.end])
-        weak = hit.words == 1 and hit.rank >= 6  # a bare "Invoice" or "Date": its value must follow it
+        # A bare "Invoice" or "vom": its value must follow it on its line, and it counts for less.
+        weak = hit.words == 1 and norm(hit.line.words[hit.start].text) in lexicon().words("weak_labels")
         for region in value_regions(index, hit.line, hit.end, label_box, same_line_only or weak):
             parsed = parser(region.text, doc)
             if parsed is None:
@@ -172,24 +182,30 @@ def labelled_candidates(doc: Document, field: str, parser: _Parser, same_line_on
     return out
 
 
-def _title_numbers(doc: Document) -> list[Candidate]:
-    """ "Handelsrechnung (380) Nr. 471102", "Facture N° 12": a number word after a title word."""
+def _title_numbers(doc: Document) -> tuple[list[Candidate], list[Candidate]]:
+    """The number and date in a document's title line: "Handelsrechnung (380) Nr. 471102 vom
+    05.03.2018", "Facture N° 12", "Avoir AV-2017-0005" (a title word, a number word or none, a number)."""
     lex = lexicon()
     titles, numbers = lex.words("title_words"), lex.words("number_words")
-    out = []
+    found, dates = [], []
     for index in doc.indexes:
         for line in index.lines:
             tokens = [norm(w.text) for w in line.words]
-            for i, token in enumerate(tokens):
+            for i, token in enumerate(tokens[:4]):
                 if not (token in titles or token.endswith("rechnung")):
                     continue
-                for j in range(i + 1, min(i + 4, len(tokens))):
-                    if tokens[j] in numbers:
-                        region = Region(line.words[j + 1 :], index.page, 0.8, "same-line")
-                        if region.words and (parsed := _parse_id(region.text, doc)):
-                            out.append(Candidate("invoice_number", parsed[0], 0.75 * parsed[1], region))
-                        break
-    return out
+                j = next((j for j in range(i + 1, min(i + 4, len(tokens))) if tokens[j] in numbers), None)
+                start, score = (j + 1, 0.8) if j is not None else (i + 1, 0.65)
+                region = Region(line.words[start : start + 1], index.page, 1.0, "same-line")
+                parsed = _parse_id(region.text, doc) if region.words else None
+                if parsed is None or (j is None and not re.search(r"[A-Za-z].*\d|\d.*[-/]", parsed[0])):
+                    continue  # without "Nr."/"No" a bare number is too often a year or a count
+                found.append(Candidate("invoice_number", parsed[0], score * parsed[1], region))
+                rest = Region(line.words[start + 1 :], index.page, 1.0, "same-line")
+                if rest.words and (date := _parse_date(rest.text, doc)) is not None:
+                    dates.append(Candidate("issue_date", date[0], 0.8 * date[1], rest))
+                break
+    return found, dates
 
 
 def best(candidates: list[Candidate]) -> tuple[Candidate | None, float]:
@@ -261,10 +277,10 @@ def extract(pages: list[Page]) -> tuple[dict[str, Any], dict[str, Evidence], lis
             values[field] = winner.value
             evidence[field] = winner.evidence(confidence)
 
+    title_numbers, title_dates = _title_numbers(doc)
     for field, parser in _PARSERS.items():
         candidates = labelled_candidates(doc, field, parser)
-        if field == "invoice_number":
-            candidates += _title_numbers(doc)
+        candidates += {"invoice_number": title_numbers, "issue_date": title_dates}.get(field, [])
         keep(field, *best(candidates))
     if values.get("issue_date") == values.get("due_date") and "due_date" in values:
         if evidence["due_date"].confidence <= evidence.get("issue_date", evidence["due_date"]).confidence:

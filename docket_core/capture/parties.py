@@ -55,15 +55,22 @@ def _clean(text: str) -> str:
     return text.strip(" :-,|")
 
 
-def _block_name(index: Index, hit: LabelHit, label_box: tuple[float, float, float, float]) -> Region | None:
-    """The value of a "Name:" line among the next lines of a party's block."""
-    for line in index.below(label_box, rows=8)[:6]:
+def _block_name(index: Index, label_box: tuple[float, float, float, float]) -> tuple[Region, float] | None:
+    """The name in a party's block below its heading: the value of a "Name:" row, else the first
+    name-like line that is no "key: value" row ("Nummer: 549910", "Globale Nummer: ...")."""
+    for line in index.below(label_box, rows=10)[:7]:
         tokens = [norm(w.text) for w in line.words]
+        right = index.right_of(line.box)
+        keyed = ":" in line.text or (right and right[0].text.startswith(":"))
         if tokens and tokens[0] in _NAME_LABELS:
-            regions = value_regions(index, line, 1, line.words[0].box)
-            for region in regions:
-                if looks_like_name(region.text):
-                    return region
+            for region in value_regions(index, line, 1, line.words[0].box):
+                text = _clean(region.text)
+                if looks_like_name(text):
+                    return Region(region.words, region.page, region.geometry, region.where), 0.9
+        if keyed:
+            continue
+        if looks_like_name(line.text, strict=True):
+            return Region(line.words, index.page, 1.0, "below"), 0.8
     return None
 
 
@@ -96,13 +103,9 @@ def _labelled(doc: Document, field: str) -> list[Candidate]:
             continue
         if rest:
             continue  # "To: 12.03.2024", "Customer no.: 4711": not a party heading
-        if (region := _block_name(index, hit, label_box)) is not None:
-            out.append(Candidate(field, _clean(region.text), 0.9 * _label_score(hit), region, hit))
-            continue
-        for region in value_regions(index, hit.line, hit.end, label_box)[:2]:
-            if region.where == "below" and looks_like_name(region.text, strict=True):
-                out.append(Candidate(field, _clean(region.text), 0.75 * _label_score(hit), region, hit))
-                break
+        if (found := _block_name(index, label_box)) is not None:
+            region, weight = found
+            out.append(Candidate(field, _clean(region.text).lstrip(": "), weight * _label_score(hit), region, hit))
     return out
 
 
