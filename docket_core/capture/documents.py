@@ -1,7 +1,8 @@
 """Read a document into pages: a PDF's text layer (pypdfium2), OCR for scanned pages and images.
 
-Reading is bounded: at most `capture_max_pages` pages, `capture_max_page_chars` characters a page
-and `capture_max_content_bytes` of characters over the document; what is left unread is said in a
+Reading is bounded: at most `capture_max_pages` pages, `capture_max_page_chars` characters a page,
+`capture_max_chars` characters and `capture_max_objects` page objects over the document (a small
+PDF whose pages all share one huge content stream stops early); what is left unread is said in a
 message, never silently dropped.
 """
 
@@ -91,20 +92,22 @@ def read_pdf(path: Path, settings: CaptureSettings | None = None) -> tuple[list[
     except pdfium.PdfiumError as e:
         raise InputError(f"expected a readable PDF, {path.name} could not be read: {e}") from e
     pages: list[Page] = []
-    budget = settings.capture_max_content_bytes
+    budget = settings.capture_max_chars
+    objects = settings.capture_max_objects
     try:
         count = len(pdf)
         if count > settings.capture_max_pages:
             messages.append(Message("info", f"read the first {settings.capture_max_pages} of {count} pages"))
         for index in range(min(count, settings.capture_max_pages)):
             _check_deadline()
-            if budget <= 0:
+            if budget <= 0 or objects <= 0:
                 messages.append(
-                    Message("info", f"stopped reading at page {index + 1}: the document's text budget is spent")
+                    Message("info", f"stopped reading at page {index + 1} of {count}: the document's reading budget is spent")
                 )
                 break
             page = pdf[index]
             try:
+                objects -= pdfium_c.FPDFPage_CountObjects(page)
                 width, height = page.get_size()
                 textpage = page.get_textpage()
                 try:

@@ -208,6 +208,16 @@ def _title_numbers(doc: Document) -> tuple[list[Candidate], list[Candidate]]:
     return found, dates
 
 
+def _first_date(doc: Document) -> list[Candidate]:
+    """No date labelled (many receipts print it bare): the first date on the first page, at a low score."""
+    for index in doc.indexes[:1]:
+        for line in index.lines:
+            if (found := _parse_date(line.text, doc)) is not None:
+                region = Region(line.words, index.page, 1.0, "same-line")
+                return [Candidate("issue_date", found[0], 0.55 * found[1] * (0.5 + 0.5 * line.confidence), region)]
+    return []
+
+
 def best(candidates: list[Candidate]) -> tuple[Candidate | None, float]:
     """The winner and its confidence: its score, less when a rival with another value comes close."""
     if not candidates:
@@ -281,6 +291,8 @@ def extract(pages: list[Page]) -> tuple[dict[str, Any], dict[str, Evidence], lis
     for field, parser in _PARSERS.items():
         candidates = labelled_candidates(doc, field, parser)
         candidates += {"invoice_number": title_numbers, "issue_date": title_dates}.get(field, [])
+        if field == "issue_date" and not candidates:
+            candidates = _first_date(doc)
         keep(field, *best(candidates))
     if values.get("issue_date") == values.get("due_date") and "due_date" in values:
         if evidence["due_date"].confidence <= evidence.get("issue_date", evidence["due_date"]).confidence:

@@ -29,6 +29,10 @@ def legal_form(text: str) -> bool:
     """Whether `text` ends with (or holds) a company's legal form."""
     tokens = [t for t in (norm(w) for w in re.split(r"[\s,()]+", text)) if t]
     joined = lexicon().words("legal_forms")
+    whole = "".join(tokens)
+    # OCR runs words together ("ABCHOTRADING"): a long legal form ending the name still counts.
+    if any(len(form) >= 5 and whole.endswith(form) and len(whole) > len(form) + 2 for form in joined):
+        return True
     for size in (3, 2, 1):
         for i in range(max(0, len(tokens) - size - 1), len(tokens) - size + 1):
             if "".join(tokens[i : i + size]) in joined and i > 0:

@@ -117,3 +117,43 @@ class TestOcr:
             4.5,
         )
         assert out.datapoints["currency"] == "MYR"
+
+
+def _shared_stream_pdf(path: Path, pages: int = 10, size: int = 1024 * 1024) -> Path:
+    """A PDF of a few KB whose `pages` pages all show one `size`-byte (decoded) content stream."""
+    import zlib
+
+    unit = b"BT /F1 9 Tf 20 20 Td (Total 12.00 EUR) Tj ET\n"
+    data = zlib.compress(unit * (size // len(unit)), 9)
+    font = b"<< /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >>"
+    kids = " ".join(f"{4 + i} 0 R" for i in range(pages)).encode()
+    bodies = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % pages,
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(data) + data + b"\nendstream",
+    ] + [b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 3 0 R /Resources " + font + b" >>"] * pages
+    out, offsets = bytearray(b"%PDF-1.7\n"), []
+    for number, body in enumerate(bodies, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(bodies) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(bodies) + 1, xref)
+    path.write_bytes(bytes(out))
+    return path
+
+
+class TestReadingBudget:
+    def test_stops_reading_pages_that_share_one_huge_content_stream(self, tmp_path: Path) -> None:
+        from docket_core.settings_capture import get_capture_settings
+
+        path = _shared_stream_pdf(tmp_path / "small.pdf")
+        assert path.stat().st_size < 8 * 1024
+
+        pages, messages = read_pdf(path, get_capture_settings(capture_max_objects=50_000))
+
+        assert len(pages) == 3  # each page holds ~23,000 text objects
+        assert [m.content for m in messages] == [
+            "stopped reading at page 4 of 10: the document's reading budget is spent"
+        ]
