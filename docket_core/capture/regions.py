@@ -30,6 +30,16 @@ class Region:
         return " ".join(word.text for word in self.words)
 
     @property
+    def spaced_text(self) -> str:
+        """The text with wide gaps kept wide: "19" and "163,16" in two columns are not "19 163,16"."""
+        parts = [self.words[0].text] if self.words else []
+        for before, word in zip(self.words, self.words[1:], strict=False):
+            gap = (word.box[0] - before.box[2]) * self.page.width
+            height = (word.box[3] - word.box[1]) * self.page.height
+            parts.append(("   " if gap > 0.6 * height or gap < -0.1 * height else " ") + word.text)
+        return "".join(parts)
+
+    @property
     def box(self) -> Box:
         return union(word.box for word in self.words)
 

@@ -30,7 +30,7 @@ _TOLERANCE = Decimal("0.011")
 
 def _amount_of(region: Region) -> tuple[Decimal, Region] | None:
     """The amount a region states: the last one on a line ("VAT 19 % of 100.00: 19.00"), the first below."""
-    text = region.text
+    text = region.spaced_text
     amounts = find_amounts(text)
     if not amounts:
         return None
@@ -38,9 +38,10 @@ def _amount_of(region: Region) -> tuple[Decimal, Region] | None:
     # Narrow the evidence to the words of the amount.
     offset, words = 0, []
     for word in region.words:
-        if offset < end and offset + len(word.text) > start:
+        at = text.index(word.text, offset)
+        if at < end and at + len(word.text) > start:
             words.append(word)
-        offset += len(word.text) + 1
+        offset = at + len(word.text)
     return value, Region(tuple(words) or region.words, region.page, region.geometry, region.where)
 
 
@@ -144,7 +145,7 @@ def find_totals(doc: Document) -> tuple[dict[str, tuple[Any, float]], list[Regio
             if net.value == gross.value and not taxes:
                 continue
             for tax in taxes:
-                if abs(net.value + tax.value - gross.value) <= _TOLERANCE and gross.value > 0:
+                if abs(net.value + tax.value - gross.value) <= _TOLERANCE and gross.value != 0:
                     key = (net.score + tax.score + gross.score, gross.region.page.number, gross.value)
                     if best_triple is None or key > best_triple[0]:
                         best_triple = (key, net, tax, gross)

@@ -208,7 +208,7 @@ def _currency_table() -> tuple[frozenset[str], list[tuple[str, str]]]:
 def currency_of(text: str) -> str | None:
     """The currency a piece of text names: an ISO code ("EUR"), or a symbol ("€", "RM", "Rs.", "₹")."""
     codes, symbols = _currency_table()
-    for word in re.findall(r"[A-Z]{3}", text):
+    for word in re.findall(r"(?<![A-Za-z])[A-Z]{3}(?![A-Za-z])", text):
         if word in codes:
             return word
     for symbol, code in symbols:
