@@ -48,16 +48,23 @@ def _text_words(textpage: pdfium.PdfTextPage, width: float, height: float, limit
             words.append(Word(text, (box[0] / width, 1 - box[3] / height, box[2] / width, 1 - box[1] / height)))
             chars.clear()
 
+    guessed_space = False
     for index in range(min(textpage.count_chars(), limit)):
         code = pdfium_c.FPDFText_GetUnicode(textpage, index)
+        if code == 0x20 and pdfium_c.FPDFText_IsGenerated(textpage, index) == 1:
+            guessed_space = True  # pdfium's guess from a gap; kerned letters ("Ver käufer") are no space
+            continue
         if code in _SPACES or code < 0x20 or pdfium_c.FPDFText_GetCharAngle(textpage, index) > 0.01:
             flush()
             continue
         left, bottom, right, top = textpage.get_charbox(index)
         font = pdfium_c.FPDFText_GetFontSize(textpage, index) or (top - bottom) or 8.0
+        gap = left - last_right
         if chars and (abs(bottom - last_base) > 0.6 * size and abs(top - box[3]) > 0.6 * size
-                      or left - last_right > 0.5 * size or left < box[0] - 0.5 * size):  # fmt: skip
+                      or gap > 0.5 * size or left < box[0] - 0.5 * size
+                      or guessed_space and gap > 0.2 * size):  # fmt: skip
             flush()
+        guessed_space = False
         if not chars:
             # The box's height is the font's, not the glyph's: "a" and "ÄJ" sit in one line box.
             box = [left, bottom, right, max(top, bottom + 0.7 * font)]
