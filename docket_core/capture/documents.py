@@ -14,7 +14,7 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from docket_core.capture.ocr import read_lines
+from docket_core.capture.ocr import OcrUnavailableError, read_lines
 from docket_core.capture.pages import Page, Word, group_lines, page_from_ocr
 from docket_core.errors import InputError
 from docket_core.settings_capture import CaptureSettings, get_capture_settings
@@ -132,7 +132,10 @@ def read_pdf(path: Path, settings: CaptureSettings | None = None) -> tuple[list[
                 image = page.render(scale=settings.ocr_dpi / 72).to_pil()
             finally:
                 page.close()
-            pages.append(_ocr_page(index + 1, image, settings))
+            try:
+                pages.append(_ocr_page(index + 1, image, settings))
+            except OcrUnavailableError as e:
+                messages.append(Message("warning", f"page {index + 1} has no text layer and was not read: {e}"))
     finally:
         pdf.close()
     return pages, messages

@@ -20,6 +20,7 @@ from stdnum import iban as stdnum_iban
 
 from docket_core.capture.documents import read_image, read_pdf
 from docket_core.capture.fields import extract
+from docket_core.capture.ocr import OcrUnavailableError
 from docket_core.capture.pages import Page, page_from_text
 from docket_core.einvoice import EInvoice, find_embedded_xml, open_pdf, parse_invoice_xml
 from docket_core.errors import InputError
@@ -226,7 +227,10 @@ def extract_fields(ctx: FileContext) -> StepOutput:
     if ctx.media_type == "application/pdf":
         return _from_pdf(ctx)
     if ctx.media_type in _IMAGE_MEDIA_TYPES:
-        pages, messages = read_image(ctx.path)
+        try:
+            pages, messages = read_image(ctx.path)
+        except OcrUnavailableError as e:
+            return StepOutput(_empty("ocr"), [Message("warning", f"{ctx.name} was not read: {e}")])
         return _from_pages(pages, messages)
     return StepOutput(
         _empty(None),
