@@ -208,6 +208,17 @@ def _title_numbers(doc: Document) -> tuple[list[Candidate], list[Candidate]]:
     return found, dates
 
 
+def _buyers(doc: Document, candidate: Candidate) -> bool:
+    """Whether a VAT id is the buyer's: in the buyer's block, or labelled "N° TVA client", "Ihre USt-IdNr."."""
+    from docket_core.capture.parties import buyer_zones, inside
+
+    hit = candidate.hit
+    markers = lexicon().words("buyer_markers")
+    if hit is not None and any(norm(w.text) in markers for w in hit.line.words[: hit.end + 1]):
+        return True
+    return inside(candidate.region.page.number, candidate.region.box, buyer_zones(doc))
+
+
 def _first_date(doc: Document) -> list[Candidate]:
     """No date labelled (many receipts print it bare): the first date on the first page, at a low score."""
     for index in doc.indexes[:1]:
@@ -290,6 +301,10 @@ def extract(pages: list[Page]) -> tuple[dict[str, Any], dict[str, Evidence], lis
     title_numbers, title_dates = _title_numbers(doc)
     for field, parser in _PARSERS.items():
         candidates = labelled_candidates(doc, field, parser)
+        if field == "seller_vat_id":
+            theirs = [c for c in candidates if _buyers(doc, c)]
+            keep("buyer_vat_id", *best(theirs))
+            candidates = [c for c in candidates if c not in theirs]
         candidates += {"invoice_number": title_numbers, "issue_date": title_dates}.get(field, [])
         if field == "issue_date" and not candidates:
             candidates = _first_date(doc)

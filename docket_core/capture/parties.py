@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from docket_core.capture.fields import Candidate, Document
     from docket_core.workflows.model import Evidence
 
-__all__ = ["find_parties", "legal_form", "looks_like_name"]
+__all__ = ["buyer_zones", "find_parties", "inside", "legal_form", "looks_like_name"]
 
 _NAME_LABELS = {"name", "firma", "company", "nom", "naam", "nombre", "nome", "raisonsociale", "bedrijf"}
 
@@ -113,19 +113,30 @@ def _labelled(doc: Document, field: str) -> list[Candidate]:
     return out
 
 
-def _buyer_zone(doc: Document) -> list[tuple[int, tuple[float, float, float, float]]]:
-    """Boxes (page, area) of buyer blocks, where the seller is not."""
+def buyer_zones(doc: Document) -> list[tuple[int, tuple[float, float, float, float]]]:
+    """Boxes (page, area) of buyer blocks: below a buyer heading, down to the next party heading of
+    its column or twelve rows."""
     zones = []
     for hit in doc.hits:
         if hit.field == "buyer_name" and hit.start <= 1:
             x0, y0, x1, y1 = hit.line.box
-            height = max(y1 - y0, 1e-3)
-            zones.append((doc.hit_pages[id(hit)].page.number, (x0 - 0.02, y0, max(x1, x0 + 0.3), y1 + 7 * height)))
+            page = doc.hit_pages[id(hit)].page.number
+            bottom, right = y1 + 12 * max(y1 - y0, 1e-3), 1.0
+            for other in doc.hits:
+                ob = other.line.box
+                if other.field != "seller_name" or other.start > 1 or doc.hit_pages[id(other)].page.number != page:
+                    continue
+                if y1 < ob[1] < bottom and abs(ob[0] - x0) < 0.05:  # the seller's block follows below
+                    bottom = ob[1] - 1e-4
+                elif ob[0] > x1 and y0 - 0.05 < ob[1] < bottom:  # the seller's block stands to the right
+                    right = min(right, ob[0] - 1e-4)
+            zones.append((page, (x0 - 0.02, y0, right, bottom)))
     return zones
 
 
-def _inside(page: int, line: Line, zones: list[tuple[int, tuple[float, float, float, float]]]) -> bool:
-    x0, y0, x1, y1 = line.box
+def inside(page: int, box: tuple[float, float, float, float], zones: list[tuple[int, tuple[float, float, float, float]]]) -> bool:
+    """Whether a box on `page` starts inside one of `zones`."""
+    x0, y0 = box[0], box[1]
     return any(p == page and z[0] <= x0 <= z[2] and z[1] <= y0 <= z[3] for p, z in zones)
 
 
@@ -142,7 +153,7 @@ def _unlabelled_seller(doc: Document, evidence: dict[str, Evidence]) -> list[Can
     if not doc.pages:
         return []
     page = doc.pages[0]
-    zones = _buyer_zone(doc)
+    zones = buyer_zones(doc)
     heights = sorted(line.height for line in page.lines) or [0.01]
     median = heights[len(heights) // 2]
     vat = evidence.get("seller_vat_id")
@@ -151,7 +162,7 @@ def _unlabelled_seller(doc: Document, evidence: dict[str, Evidence]) -> list[Can
     out = []
     for position, line in enumerate(page.lines):
         x0, y0, x1, y1 = line.box
-        if y0 > 0.4 or _inside(page.number, line, zones) or id(line) in label_lines:
+        if y0 > 0.4 or inside(page.number, line.box, zones) or id(line) in label_lines:
             continue
         # A letterhead puts the address after the name: "Au bon moulin SARL - 1242 chemin ... - France".
         text = _clean(re.split(r"\s[-\u2013|\u2022]\s|,\s", line.text)[0])

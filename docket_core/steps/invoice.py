@@ -46,6 +46,7 @@ FIELDS: dict[str, FieldType] = {
     "seller_name": "string",
     "seller_vat_id": "string",
     "buyer_name": "string",
+    "buyer_vat_id": "string",
     "iban": "string",
     "currency": "string",
     "net_total": "float",
@@ -107,6 +108,7 @@ def fields_from_einvoice(invoice: EInvoice, source: str) -> dict[str, Any]:
             for line in invoice.line_items
         ],
         "order_number": None,
+        "buyer_vat_id": None,
         "document_kind": "invoice",
         "source": source,
         "e_invoice_profile": invoice.profile,
