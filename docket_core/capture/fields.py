@@ -26,6 +26,7 @@ from docket_core.workflows.model import Evidence
 __all__ = ["Candidate", "Document", "extract", "read_document"]
 
 _ID_FIELDS = ("invoice_number", "order_number")
+_IBAN_SHAPE = re.compile(r"\b[A-Z]{2}\d{2}[ \t]?[A-Z0-9]{4}")
 _DATE_FIELDS = ("issue_date", "due_date")
 
 
@@ -246,9 +247,8 @@ def _iban(doc: Document) -> tuple[Candidate | None, float, list[str]]:
     candidates = []
     for index in doc.indexes:
         for line in index.lines:
-            if "iban" not in norm(line.text) and not any(ch.isdigit() for ch in line.text[2:4]):
-                if not any(w.text[:2].isalpha() and w.text[2:4].isdigit() for w in line.words):
-                    continue
+            if not _IBAN_SHAPE.search(line.text.upper()):
+                continue
             iban, rejected = parse_iban(line.text)
             rejected_all += rejected
             if iban:

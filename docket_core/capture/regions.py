@@ -8,6 +8,7 @@ and the worse aligned).
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 from docket_core.capture.pages import Box, Line, Page, Word, union
@@ -49,17 +50,24 @@ class Region:
 
 
 class Index:
-    """The lines of one page, for looking up their neighbours."""
+    """The lines of one page, sorted by their top, for looking up their neighbours quickly."""
 
     def __init__(self, page: Page) -> None:
         self.page = page
         self.lines = page.lines
         self.aspect = page.height / page.width if page.width else 1.0
+        self._by_top = sorted(page.lines, key=lambda line: line.box[1])
+        self._tops = [line.box[1] for line in self._by_top]
+        self._tallest = max((line.height for line in page.lines), default=0.0)
+
+    def _between(self, top: float, bottom: float) -> list[Line]:
+        """Lines whose top lies in [top, bottom]."""
+        return self._by_top[bisect_left(self._tops, top) : bisect_right(self._tops, bottom)]
 
     def right_of(self, box: Box) -> list[Line]:
         """Lines on the same row as `box`, to its right, nearest first."""
         out = []
-        for line in self.lines:
+        for line in self._between(box[1] - self._tallest, box[3]):
             lb = line.box
             if lb[0] < box[2] - 1e-6:
                 continue
@@ -72,10 +80,8 @@ class Index:
         """Lines below `box` within `rows` of its heights, overlapping its column, nearest first."""
         height = max(box[3] - box[1], 1e-4)
         out = []
-        for line in self.lines:
+        for line in self._between(box[3] - 0.3 * height, box[3] + rows * height):
             lb = line.box
-            if lb[1] < box[3] - 0.3 * height or lb[1] - box[3] > rows * height:
-                continue
             overlap = min(lb[2], box[2]) - max(lb[0], box[0])
             if overlap > 0 or abs(lb[0] - box[0]) < 2 * height / max(self.aspect, 1e-3):
                 out.append(line)
