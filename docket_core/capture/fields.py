@@ -26,6 +26,8 @@ from docket_core.workflows.model import Evidence
 __all__ = ["Candidate", "Document", "extract", "read_document"]
 
 _ID_FIELDS = ("invoice_number", "order_number")
+_AMOUNT_FIELDS = ("net_total", "tax_total", "gross_total")
+_OCR_CEILING = {"seller_name": 0.8, "buyer_name": 0.8, "issue_date": 0.88, "due_date": 0.88, "currency": 0.88}
 _IBAN_SHAPE = re.compile(r"\b[A-Z]{2}\d{2}[ \t]?[A-Z0-9]{4}")
 _DATE_FIELDS = ("issue_date", "due_date")
 
@@ -295,6 +297,11 @@ def extract(pages: list[Page]) -> tuple[dict[str, Any], dict[str, Evidence], lis
 
     def keep(field: str, winner: Candidate | None, confidence: float) -> None:
         if winner is not None:
+            if winner.region.page.source == "ocr":
+                # A misread letter passes every check but the eye: OCR values stay below the usual
+                # automation threshold (0.9) unless other amounts agree with them.
+                corroborated = field in _AMOUNT_FIELDS and confidence >= 0.9
+                confidence = min(confidence, 0.95 if corroborated else _OCR_CEILING.get(field, 0.85))
             values[field] = winner.value
             evidence[field] = winner.evidence(confidence)
 

@@ -164,8 +164,17 @@ def _unlabelled_seller(doc: Document, evidence: dict[str, Evidence]) -> list[Can
         x0, y0, x1, y1 = line.box
         if y0 > 0.4 or inside(page.number, line.box, zones) or id(line) in label_lines:
             continue
-        # A letterhead puts the address after the name: "Au bon moulin SARL - 1242 chemin ... - France".
+        # A letterhead puts the address after the name: "Au bon moulin SARL - 1242 chemin ... - France",
+        # a receipt its registration number: "VIVOPAC MARKETING SDN BHD (1070687-M)".
         text = _clean(re.split(r"\s[-\u2013|\u2022]\s|,\s", line.text)[0])
+        text = _clean(re.sub(r"\s*\([^()]*\d[^()]*\)\s*$", "", text))
+        words = line.words
+        if position > 0 and legal_form(text) and not legal_form(page.lines[position - 1].text):
+            above = page.lines[position - 1]
+            # "POPULAR BOOK" / "CO. (M) SDN BHD": a name wrapped onto a second line.
+            close = 0 <= y0 - above.box[3] < 0.8 * line.height and abs(above.height - line.height) < 0.3 * line.height
+            if close and looks_like_name(above.text, strict=True) and len(text.split()) <= 4:
+                text, words = f"{_clean(above.text)} {text}", above.words + line.words
         if not looks_like_name(text, strict=True):
             continue
         score = 0.3
@@ -180,7 +189,7 @@ def _unlabelled_seller(doc: Document, evidence: dict[str, Evidence]) -> list[Can
         if domain and len(domain) >= 4 and domain in norm(text):
             score += 0.15
         score *= 0.5 + 0.5 * line.confidence
-        out.append(Candidate("seller_name", text, min(score, 0.9), Region(line.words, page, 1.0, "same-line")))
+        out.append(Candidate("seller_name", text, min(score, 0.9), Region(words, page, 1.0, "same-line")))
     return out
 
 

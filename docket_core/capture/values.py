@@ -74,18 +74,16 @@ def _months() -> dict[str, int]:
     return months
 
 
-@functools.cache
-def _month_pattern() -> str:
-    # Letters only, so "févr." and "März" match through their letters; checked against `_months()`.
-    return r"[^\W\d_]{3,10}\.?"
-
-
+# A four-digit year ends there, or runs into a time the OCR joined to it ("18/03/201823:02").
+_Y4 = r"(?:19|20)\d{2}(?:(?=\d{1,2}:)|(?!\d))"
 DATE = re.compile(
-    r"(?<![\d.])(?:(?P<iso>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})"
-    r"|(?P<a>\d{1,2})(?P<sep>[./-])(?P<b>\d{1,2})(?P=sep)(?P<y>\d{4}(?=\d{1,2}:)|\d{4}|\d{2})"
+    r"(?<![\d.])(?:(?P<iso>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})(?!\d)"
+    r"|(?P<ys>\d{4})[/.](?P<ms>\d{1,2})[/.](?P<ds>\d{1,2})(?!\d)"
+    rf"|(?P<a>\d{{1,2}})(?P<sep>[./-])(?P<b>\d{{1,2}})(?P=sep)(?P<y>{_Y4}|\d{{2}}(?:(?=\d{{1,2}}:)|(?!\d)))"
     r"|(?P<ymd>\d{4})(?P<ymdm>\d{2})(?P<ymdd>\d{2})(?=$|\D)"
-    r"|(?P<d1>\d{1,2})(?:\.|er|st|nd|rd|th)?[ \t-]*(?:de[ \t]+)?(?P<m1>[^\W\d_]{3,10})\.?,?[ \t-]*(?:de[ \t]+)?(?P<y1>\d{4})"
-    r"|(?P<m2>[^\W\d_]{3,10})\.?[ \t]+(?P<d2>\d{1,2})(?:st|nd|rd|th)?,?[ \t]+(?P<y2>\d{4}))(?![\d])"
+    r"|(?P<d1>\d{1,2})(?:\.|er|st|nd|rd|th)?[ \t-]*(?:de[ \t]+)?(?P<m1>[^\W\d_]{3,10})\.?,?[ \t-]*(?:de[ \t]+)?"
+    rf"(?P<y1>{_Y4})"
+    rf"|(?P<m2>[^\W\d_]{{3,10}})\.?[ \t]+(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?,?[ \t]+(?P<y2>{_Y4}))"
 )
 
 
@@ -104,6 +102,8 @@ def parse_date(text: str, month_first: bool = False) -> tuple[datetime.date, boo
         try:
             if match["iso"]:
                 return datetime.date(int(match["iso"]), int(match["im"]), int(match["id"])), False
+            if match["ys"]:
+                return datetime.date(int(match["ys"]), int(match["ms"]), int(match["ds"])), False
             if match["ymd"]:
                 date = datetime.date(int(match["ymd"]), int(match["ymdm"]), int(match["ymdd"]))
                 if 1990 <= date.year <= 2100:
@@ -115,7 +115,7 @@ def parse_date(text: str, month_first: bool = False) -> tuple[datetime.date, boo
                 day, month = (b, a) if month_first and match["sep"] == "/" else (a, b)
                 if month > 12 >= day:
                     day, month = month, day
-                ambiguous = a <= 12 and b <= 12 and a != b
+                ambiguous = match["sep"] == "/" and a <= 12 and b <= 12 and a != b
                 return datetime.date(year, month, day), ambiguous
             name = match["m1"] or match["m2"]
             number = _months().get(norm(name))

@@ -67,7 +67,7 @@ class TestParsers:
     def test_reads_a_slashed_date_month_first_only_when_told(self) -> None:
         assert parse_date("02/07/2015") == (datetime.date(2015, 7, 2), True)
         assert parse_date("02/07/2015", month_first=True) == (datetime.date(2015, 2, 7), True)
-        assert parse_date("02.07.2015", month_first=True) == (datetime.date(2015, 7, 2), True)
+        assert parse_date("02.07.2015", month_first=True) == (datetime.date(2015, 7, 2), False)  # dots: day first
 
     @pytest.mark.parametrize(
         ("written", "expected"),
