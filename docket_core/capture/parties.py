@@ -94,11 +94,13 @@ def _labelled(doc: Document, field: str) -> list[Candidate]:
         index = doc.hit_pages[id(hit)]
         label_box = union(w.box for w in hit.line.words[hit.start : hit.end])
         rest = hit.line.words[hit.end :]
-        # "Seller: Name" or "Bill to Name"; a bare "Lieferant GmbH" is a name holding a label word.
+        # "Seller: Name", "Vendeur : Nom" or "Bill to Name"; a bare "Lieferant GmbH" is a name holding a label word.
         announced = hit.words > 1 or hit.line.words[hit.end - 1].text.endswith((":", "-"))
+        if rest and rest[0].text in (":", "-"):
+            announced, rest = True, rest[1:]
         if rest and not announced:
             continue
-        colon = hit.line.words[hit.end - 1].text.endswith(":")
+        colon = announced and hit.words == 1 or hit.line.words[hit.end - 1].text.endswith(":")
         if rest and (len(rest) > 6 or rest[-1].text.endswith(":") or not (colon or rest[0].text[:1].isupper())):
             continue  # "Facture à régler par virement sur le compte suivant :" is a sentence
         if rest and looks_like_name(" ".join(w.text for w in rest)):

@@ -170,3 +170,28 @@ class TestReceipts:
         assert (values["gross_total"], values["tax_total"], values["currency"]) == (21.4, 1.21, "MYR")
         assert values["document_kind"] == "receipt"
         assert evidence["gross_total"].confidence >= 0.8  # net + tax = total backs it
+
+
+# Seller block, buyer block, VAT id and IBAN labels as each language prints them.
+PARTIES = {
+    "en": ("Seller: Harbour Lane Ltd", "Bill to: Blue Fern Studio Ltd", "VAT No.: GB 123 4567 89", "IBAN: GB33 BUKB 2020 1555 5555 55"),
+    "de": ("Verkäufer: Bergmann KG", "Rechnungsempfänger: Obstgarten GmbH", "USt-IdNr.: DE 123 456 789", "IBAN: DE89 3704 0044 0532 0130 00"),
+    "fr": ("Vendeur : Au Bon Pain SARL", "Client : Ma Boutique SAS", "N° TVA intracommunautaire : FR 40 303 265 045", "IBAN : FR14 2004 1010 0505 0001 3M02 606"),
+    "nl": ("Leverancier: Van Dijk B.V.", "Klant: De Molen N.V.", "BTW-nummer: NL 123456789 B01", "IBAN: NL91 ABNA 0417 1643 00"),
+    "es": ("Proveedor: Olivos del Sur S.L.", "Cliente: Mercado Central S.A.", "NIF-IVA: ESB12345674", "IBAN: ES91 2100 0418 4502 0005 1332"),
+    "it": ("Fornitore: Ferro Rossi S.r.l.", "Cliente: Bottega Verde S.p.A.", "Partita IVA: IT 00743110157", "IBAN: IT60 X054 2811 1010 0000 0123 456"),
+}  # fmt: skip
+
+
+class TestPartiesInSixLanguages:
+    @pytest.mark.parametrize("language", sorted(PARTIES))
+    def test_reads_seller_buyer_vat_id_and_iban(self, language: str) -> None:
+        seller, buyer, vat, iban = PARTIES[language]
+
+        values, evidence, _ = extract([page_from_text("\n".join([seller, vat, buyer, iban]))])
+
+        assert values["seller_name"] == seller.split(":", 1)[1].strip()
+        assert values["buyer_name"] == buyer.split(":", 1)[1].strip()
+        assert values["seller_vat_id"] == "".join(vat.split(":", 1)[1].split())
+        assert values["iban"] == "".join(iban.split(":", 1)[1].split())
+        assert set(evidence) >= {"seller_name", "buyer_name", "seller_vat_id", "iban"}
