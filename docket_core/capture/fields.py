@@ -141,7 +141,7 @@ def _parse_date(text: str, doc: Document) -> tuple[Any, float] | None:
     if found is None:
         return None
     date, ambiguous = found
-    if skipped:
+    if skipped > 1:
         ambiguous = True
     if not 1990 <= date.year <= datetime.date.today().year + 5:
         return None
@@ -198,7 +198,7 @@ def _title_numbers(doc: Document) -> tuple[list[Candidate], list[Candidate]]:
                 if not (token in titles or token.endswith("rechnung")):
                     continue
                 j = next((j for j in range(i + 1, min(i + 4, len(tokens))) if tokens[j] in numbers), None)
-                start, score = (j + 1, 0.8) if j is not None else (i + 1, 0.65)
+                start, score = (j + 1, 0.92) if j is not None else (i + 1, 0.7)
                 region = Region(line.words[start : start + 1], index.page, 1.0, "same-line")
                 parsed = _parse_id(region.text, doc) if region.words else None
                 if parsed is None or (j is None and not re.search(r"[A-Za-z].*\d|\d.*[-/]", parsed[0])):
@@ -206,7 +206,7 @@ def _title_numbers(doc: Document) -> tuple[list[Candidate], list[Candidate]]:
                 found.append(Candidate("invoice_number", parsed[0], score * parsed[1], region))
                 rest = Region(line.words[start + 1 :], index.page, 1.0, "same-line")
                 if rest.words and (date := _parse_date(rest.text, doc)) is not None:
-                    dates.append(Candidate("issue_date", date[0], 0.8 * date[1], rest))
+                    dates.append(Candidate("issue_date", date[0], 0.92 * date[1], rest))
                 break
     return found, dates
 

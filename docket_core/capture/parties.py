@@ -208,5 +208,34 @@ def find_parties(doc: Document, evidence: dict[str, Evidence]) -> dict[str, tupl
         sellers = [c for c in _unlabelled_seller(doc, evidence) if buyer is None or c.value != buyer.value]
     seller, seller_conf = best(sellers)
     if seller is not None:
-        out["seller_name"] = (seller, seller_conf)
+        out["seller_name"] = (seller, min(0.97, seller_conf + _corroboration(doc, seller, evidence)))
     return out
+
+
+def _corroboration(doc: Document, seller: Candidate, evidence: dict[str, Evidence]) -> float:
+    """How much else backs a seller: a legal form, the name printed again (a footer, a bank line),
+    the seller's VAT id in the same column below it."""
+    bonus = 0.06 if legal_form(seller.value) else 0.0
+    key = norm(seller.value)
+    if len(key) >= 5:
+        repeats = sum(
+            1 for page in doc.pages for line in page.lines
+            if key in norm(line.text) and not set(line.words) & set(seller.region.words)
+        )  # fmt: skip
+        bonus += 0.04 * min(repeats, 2)
+    vat = evidence.get("seller_vat_id")
+    box = seller.region.box
+    if vat is not None and vat.page == seller.region.page.number and 0 < vat.box[1] - box[1] < 0.25:
+        bonus += 0.04
+    if seller.hit is not None:
+        bonus += 0.05  # under its own heading ("Verkäufer", "Seller:")
+    height = box[3] - box[1]
+    for line in seller.region.page.lines:
+        lb = line.box
+        # A name line followed closely by another name-like line may go on there ("MVM Musterhafter /
+        # Versicherungsverein Musterstadt a.G."): less sure it is whole.
+        if 0 <= lb[1] - box[3] < 0.8 * height and abs(lb[0] - box[0]) < 0.01 and abs(line.height - height) < 0.3 * height:
+            if looks_like_name(line.text, strict=True) and not any(ch.isdigit() for ch in line.text):
+                bonus -= 0.1
+            break
+    return bonus

@@ -97,9 +97,10 @@ def value_regions(index: Index, line: Line, end: int, label_box: Box, same_line_
     if same_line_only:
         return regions
     width = max(label_box[2] - label_box[0], 1e-3)
-    for other in index.right_of(line.box)[:2]:
+    for rank, other in enumerate(index.right_of(line.box)[:2]):
+        # A form's value column may sit far right of its labels: what counts is that it is the next thing.
         gap = other.box[0] - line.box[2]
-        regions.append(Region(other.words, index.page, max(0.5, 0.95 - 0.25 * gap / max(width, 0.05)), "right"))
+        regions.append(Region(other.words, index.page, max(0.5, 0.95 - 0.3 * gap - 0.15 * rank), "right"))
     height = max(label_box[3] - label_box[1], 1e-4)
     for rank, other in enumerate(index.below(label_box)[:2]):
         if other is line:
