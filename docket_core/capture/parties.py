@@ -209,7 +209,31 @@ def find_parties(doc: Document, evidence: dict[str, Evidence]) -> dict[str, tupl
     seller, seller_conf = best(sellers)
     if seller is not None:
         out["seller_name"] = (seller, min(0.97, seller_conf + _corroboration(doc, seller, evidence)))
+    if buyer is None and seller is not None and (addressee := _addressee(doc, seller, evidence)) is not None:
+        out["buyer_name"] = addressee
     return out
+
+
+def _addressee(doc: Document, seller: Candidate, evidence: dict[str, Evidence]) -> tuple[Candidate, float] | None:
+    """No buyer label (a letter's address window): the other company name at the top of the first
+    page that heads an address block (a line with a number under it) outside the seller's block."""
+    sb = seller.region.box
+    page = seller.region.page
+    lines = page.lines
+    found = []
+    for candidate in _unlabelled_seller(doc, evidence):
+        box = candidate.region.box
+        if candidate.value == seller.value or candidate.region.page is not page or not legal_form(candidate.value):
+            continue
+        if abs(box[0] - sb[0]) < 0.05 and 0 <= box[1] - sb[1] < 0.12:
+            continue  # a line of the seller's own letterhead block
+        below = [line for line in lines if 0 <= line.box[1] - box[3] < 2.5 * (box[3] - box[1]) and abs(line.box[0] - box[0]) < 0.02]
+        if any(any(ch.isdigit() for ch in line.text) for line in below[:2]):
+            found.append(candidate)
+    if not found:
+        return None
+    winner = max(found, key=lambda c: c.score)
+    return winner, min(0.6, 0.7 * winner.score)
 
 
 def _corroboration(doc: Document, seller: Candidate, evidence: dict[str, Evidence]) -> float:
