@@ -123,7 +123,12 @@ def _strip_number_words(text: str) -> str:
 
 def _parse_id(text: str, doc: Document) -> tuple[Any, float] | None:
     text = _strip_number_words(text.lstrip(":#.- "))
-    first = text.split()[0] if text.split() else ""
+    words = text.split()
+    first = words[0] if words else ""
+    if len(words) > 1 and re.fullmatch(r"[A-Z]{1,3}", first) and words[1][:1].isdigit():
+        first = f"{first} {words[1]}"  # a series prefix printed apart: "FT 5506/2022"
+        value = first if parse_identifier(words[1]) else None
+        return (value, 0.9) if value else None
     value = parse_identifier(first)
     if value is None or parse_date(first) is not None or currency_of(first) and not value[0].isdigit():
         return None

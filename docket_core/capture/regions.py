@@ -37,7 +37,7 @@ class Region:
         for before, word in zip(self.words, self.words[1:], strict=False):
             gap = (word.box[0] - before.box[2]) * self.page.width
             height = (word.box[3] - word.box[1]) * self.page.height
-            parts.append(("   " if gap > 0.6 * height or gap < -0.1 * height else " ") + word.text)
+            parts.append(("   " if gap > 1.0 * height or gap < -0.1 * height else " ") + word.text)
         return "".join(parts)
 
     @property

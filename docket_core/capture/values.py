@@ -15,6 +15,7 @@ from decimal import Decimal
 from babel.dates import get_month_names
 from stdnum import iban as stdnum_iban
 from stdnum.eu import vat as stdnum_vat
+from stdnum.in_ import gstin as stdnum_gstin
 from stdnum.exceptions import ValidationError
 
 from docket_core.capture.lexicon import lexicon, norm
@@ -154,8 +155,14 @@ _EU_VAT = re.compile(
 _VAT_CANDIDATE = re.compile(r"\b[A-Z]{2,3}[ .-]?[A-Z0-9][A-Z0-9 .-]{5,18}")
 
 
+_GSTIN = re.compile(r"(?<![A-Z0-9])\d{2}[A-Z]{5}\d{4}[A-Z][1-9A-Z]Z[0-9A-Z](?![A-Z0-9])")
+
+
 def parse_vat_id(text: str) -> tuple[str, bool] | None:
-    """The first VAT id of a European format in `text`, and whether its check digits hold."""
+    """The first VAT id of a European format (or an Indian GSTIN) in `text`, and whether its check
+    digits hold."""
+    if gstin := _GSTIN.search(text.upper()):
+        return gstin.group(), bool(stdnum_gstin.is_valid(gstin.group()))
     for match in _VAT_CANDIDATE.finditer(text.upper()):
         candidate = re.sub(r"[ .-]", "", match.group())
         found = _EU_VAT.match(candidate)
