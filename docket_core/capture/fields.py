@@ -106,7 +106,8 @@ def _non_overlapping(hits: list[LabelHit]) -> list[LabelHit]:
 
 
 def _label_score(hit: LabelHit) -> float:
-    specificity = min(1.0, 0.8 + 0.1 * hit.words) - 0.01 * min(hit.rank, 20)
+    # Longer labels are more specific ("Total inclusive GST" over "Total"); list order breaks ties.
+    specificity = min(1.0, 0.8 + 0.1 * hit.words) - 0.002 * min(hit.rank, 30)
     return hit.score * specificity
 
 

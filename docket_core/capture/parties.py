@@ -169,7 +169,7 @@ def _unlabelled_seller(doc: Document, evidence: dict[str, Evidence]) -> list[Can
         # A letterhead puts the address after the name: "Au bon moulin SARL - 1242 chemin ... - France",
         # a receipt its registration number: "VIVOPAC MARKETING SDN BHD (1070687-M)".
         text = _clean(re.split(r"\s[-\u2013|\u2022]\s|,\s", line.text)[0])
-        text = _clean(re.sub(r"\s*\([^()]*\d[^()]*\)\s*$", "", text))
+        text = _clean(re.sub(r"\s*(?:\([^()]*\d[^()]*\)|\b\d{5,}-?[A-Z]?)\s*$", "", text))
         words = line.words
         if position > 0 and legal_form(text) and not legal_form(page.lines[position - 1].text):
             above = page.lines[position - 1]
