@@ -114,7 +114,13 @@ def _split_words(text: str, box: Box, confidence: float) -> list[Word]:
     ]
 
 
-_OCR_WORD = re.compile(r"(?:RM|Rs\.?|S\$|US\$|€|£|\$|₹)(?=\d)|[^\s:()]*\([^\s:()]*\)(?=\d)|[^\s:]+:|(?:[^\s:]+?(?=\d[A-Za-z]{2,}|$|\s|:)\d?)|[^\s:]+|:")
+_OCR_WORD = re.compile(
+    r"(?:RM|Rs\.?|S\$|US\$|€|£|\$|₹)(?=\d)"  # a currency run into its amount: "RM31.00"
+    r"|[^\s:()]*\([^\s:()]*\)(?=\d)"  # "TOTAL(RM)4.50"
+    r"|[^\s:]+:"  # a label and its colon: "Total:99.50"
+    r"|(?:[^\s:]+?(?=\d[A-Za-z]{2,}|$|\s|:)\d?)"  # digits run into a unit or code: "99.50EUR"
+    r"|[^\s:]+|:"
+)
 
 
 def page_from_ocr(number: int, ocr_lines: Iterable[object], width: int, height: int) -> Page:

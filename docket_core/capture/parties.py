@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from docket_core.capture.lexicon import LabelHit, lexicon, norm
-from docket_core.capture.pages import Line, union
+from docket_core.capture.lexicon import lexicon, norm
+from docket_core.capture.pages import union
 from docket_core.capture.regions import Index, Region, value_regions
 
 if TYPE_CHECKING:
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = ["buyer_zones", "find_parties", "inside", "legal_form", "looks_like_name"]
 
+_Zones = list[tuple[int, tuple[float, float, float, float]]]
 _NAME_LABELS = {"name", "firma", "company", "nom", "naam", "nombre", "nome", "raisonsociale", "bedrijf"}
 
 
@@ -115,7 +116,7 @@ def _labelled(doc: Document, field: str) -> list[Candidate]:
     return out
 
 
-def buyer_zones(doc: Document) -> list[tuple[int, tuple[float, float, float, float]]]:
+def buyer_zones(doc: Document) -> _Zones:
     """Boxes (page, area) of buyer blocks: below a buyer heading, down to the next party heading of
     its column or twelve rows."""
     zones = []
@@ -136,7 +137,7 @@ def buyer_zones(doc: Document) -> list[tuple[int, tuple[float, float, float, flo
     return zones
 
 
-def inside(page: int, box: tuple[float, float, float, float], zones: list[tuple[int, tuple[float, float, float, float]]]) -> bool:
+def inside(page: int, box: tuple[float, float, float, float], zones: _Zones) -> bool:
     """Whether a box on `page` starts inside one of `zones`."""
     x0, y0 = box[0], box[1]
     return any(p == page and z[0] <= x0 <= z[2] and z[1] <= y0 <= z[3] for p, z in zones)
@@ -227,7 +228,8 @@ def _addressee(doc: Document, seller: Candidate, evidence: dict[str, Evidence]) 
             continue
         if abs(box[0] - sb[0]) < 0.05 and 0 <= box[1] - sb[1] < 0.12:
             continue  # a line of the seller's own letterhead block
-        below = [line for line in lines if 0 <= line.box[1] - box[3] < 2.5 * (box[3] - box[1]) and abs(line.box[0] - box[0]) < 0.02]
+        height = box[3] - box[1]
+        below = [ln for ln in lines if 0 <= ln.box[1] - box[3] < 2.5 * height and abs(ln.box[0] - box[0]) < 0.02]
         if any(any(ch.isdigit() for ch in line.text) for line in below[:2]):
             found.append(candidate)
     if not found:
@@ -258,7 +260,8 @@ def _corroboration(doc: Document, seller: Candidate, evidence: dict[str, Evidenc
         lb = line.box
         # A name line followed closely by another name-like line may go on there ("MVM Musterhafter /
         # Versicherungsverein Musterstadt a.G."): less sure it is whole.
-        if 0 <= lb[1] - box[3] < 0.8 * height and abs(lb[0] - box[0]) < 0.01 and abs(line.height - height) < 0.3 * height:
+        aligned = abs(lb[0] - box[0]) < 0.01 and abs(line.height - height) < 0.3 * height
+        if 0 <= lb[1] - box[3] < 0.8 * height and aligned:
             if looks_like_name(line.text, strict=True) and not any(ch.isdigit() for ch in line.text):
                 bonus -= 0.1
             break

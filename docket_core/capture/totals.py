@@ -77,7 +77,8 @@ def _candidates(doc: Document) -> tuple[list[tuple[Candidate, bool, Decimal | No
             if hit.start > 0:
                 score *= 0.8
             label_words = hit.line.words[hit.start : hit.end]
-            if prepaid and hit.field == "gross_total" and any(norm(w.text) in lexicon().words("payable_words") for w in label_words):
+            payable = any(norm(w.text) in lexicon().words("payable_words") for w in label_words)
+            if prepaid and hit.field == "gross_total" and payable:
                 score *= 0.88  # after a prepayment "Amount due" is what is left to pay, not the invoice total
             explicit = hit.field != "tax_total" or any(norm(w.text) in _TOTAL_WORDS for w in label_words)
             percent = _PERCENT.search(hit.line.text)
