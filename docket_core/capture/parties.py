@@ -50,8 +50,12 @@ def looks_like_name(text: str, strict: bool = False) -> bool:
         return False
     if strict:
         bad = lexicon().words("not_name_words")
-        tokens = [norm(w) for w in text.split()]
+        tokens = [norm(w) for w in re.split(r"[\s,]+", text)]
         if any(t in bad for t in tokens):
+            return False
+        # OCR runs an address word into the next ("JALANBANTING", "TMNINDAH").
+        streets = lexicon().words("street_words")
+        if any(t.startswith(b) and len(t) > len(b) + 2 for t in tokens for b in streets):
             return False
     return True
 
@@ -180,7 +184,7 @@ def _unlabelled_seller(doc: Document, evidence: dict[str, Evidence]) -> list[Can
                 text, words = f"{_clean(above.text)} {text}", above.words + line.words
         if not looks_like_name(text, strict=True):
             continue
-        score = 0.3
+        score = 0.3 if not text[:1].isdigit() else 0.2  # "30, Jln ..." is more often a street than a name
         if legal_form(text):
             score += 0.35
         if y0 < 0.15 or position < 3:
