@@ -195,3 +195,19 @@ class TestPartiesInSixLanguages:
         assert values["seller_vat_id"] == "".join(vat.split(":", 1)[1].split())
         assert values["iban"] == "".join(iban.split(":", 1)[1].split())
         assert set(evidence) >= {"seller_name", "buyer_name", "seller_vat_id", "iban"}
+
+
+ORDER_LABELS = {"en": "Purchase order", "de": "Bestellnummer", "fr": "N° de commande", "nl": "Bestelnummer",
+                "es": "Número de pedido", "it": "Numero ordine"}  # fmt: skip
+
+
+class TestOrderNumbers:
+    @pytest.mark.parametrize("language", sorted(ORDER_LABELS))
+    def test_reads_the_order_number_apart_from_the_invoice_number(self, language: str) -> None:
+        text = INVOICES[language][0] + f"\n{ORDER_LABELS[language]}: PO-{language.upper()}-77"
+
+        values, evidence, _ = extract([page_from_text(text)])
+
+        assert values["order_number"] == f"PO-{language.upper()}-77"
+        assert values["invoice_number"] == INVOICES[language][1]
+        assert evidence["order_number"].text.startswith("PO-")
