@@ -107,11 +107,19 @@ def _split_words(text: str, box: Box, confidence: float) -> list[Word]:
     """An OCR line's words, with boxes by character position (the recogniser gives the line's box)."""
     x0, y0, x1, y1 = box
     per_char = (x1 - x0) / max(1, len(text))
-    # OCR drops spaces: "Total:99.50EUR" is "Total:", "99.50", "EUR".
-    return [
-        Word(m.group(), (x0 + m.start() * per_char, y0, x0 + m.end() * per_char, y1), confidence)
-        for m in _OCR_WORD.finditer(text)
-    ]
+    # OCR drops spaces: "Total:99.50EUR" is "Total:", "99.50", "EUR"; "Nr.471102" and
+    # "vom05.03.2018" are a word and a number (an id such as "INV2024" or "DE123456789" stays whole).
+    words = []
+    for m in _OCR_WORD.finditer(text):
+        start = m.start()
+        for part in _GLUED.split(m.group()):
+            if part:
+                words.append(Word(part, (x0 + start * per_char, y0, x0 + (start + len(part)) * per_char, y1), confidence))
+            start += len(part)
+    return words
+
+
+_GLUED = re.compile(r"(?<=[a-zäöüßéèàç]{2})(?=\d)|(?<=[A-Za-z]\.)(?=\d)")
 
 
 _OCR_WORD = re.compile(

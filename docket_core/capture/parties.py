@@ -9,6 +9,7 @@ e-mail domain spells.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -62,6 +63,26 @@ def looks_like_name(text: str, strict: bool = False) -> bool:
 
 def _clean(text: str) -> str:
     return text.strip(" :-,|")
+
+
+_FORMS = r"(?:GmbH|mbH|AG|KG|OHG|UG|Ltd|LLC|LLP|Inc|PLC|SARL|SAS|SRL|SpA|BV|NV|SDN|Sdn|BHD|Bhd)"
+_RESPACE = [
+    (re.compile(rf"(?<=[a-zäöüßéè])({_FORMS}(?:\b|(?=[A-Z&.(])))"), r" \1"),  # "LieferantGmbH"
+    (re.compile(rf"\b({_FORMS})(?=[A-Z][a-zäöü])"), r"\1 "),  # "AGMitte" -> "AG Mitte"
+    (re.compile(r"(?<=[\w.])&(?=[\w])"), " & "),  # "GmbH&Co.KG"
+    (re.compile(rf"(Co\.)(?={_FORMS})"), r"\1 "),  # "Co.KG"
+    (re.compile(r"(?<=SDN)(?=BHD)"), " "),  # "SDNBHD"
+    (re.compile(r"(?<=[A-Z]{3})(?=SDN BHD)"), " "),  # "MARKETINGSDN BHD"
+    (re.compile(r"(?<=[A-Za-z])(\([A-Z]{1,3}\))(?=[A-Z])"), r" \1 "),  # "BAKERIES(KL)SDN"
+]
+
+
+def respace(text: str) -> str:
+    """Spaces the recogniser dropped around legal forms put back: "LeipzigGmbH&Co.KG" is
+    "Leipzig GmbH & Co. KG". Only around legal forms: a CamelCase name stays as printed."""
+    for pattern, space in _RESPACE:
+        text = pattern.sub(space, text)
+    return text
 
 
 def _block_name(index: Index, label_box: tuple[float, float, float, float]) -> tuple[Region, float] | None:
@@ -200,18 +221,26 @@ def _unlabelled_seller(doc: Document, evidence: dict[str, Evidence]) -> list[Can
     return out
 
 
+def _respaced(candidate: Candidate | None) -> Candidate | None:
+    if candidate is None or candidate.region.page.source != "ocr":
+        return candidate
+    return dataclasses.replace(candidate, value=respace(candidate.value))
+
+
 def find_parties(doc: Document, evidence: dict[str, Evidence]) -> dict[str, tuple[Any, float]]:
     """seller_name and buyer_name as (candidate, confidence)."""
     from docket_core.capture.fields import best
 
     out: dict[str, tuple[Any, float]] = {}
     buyer, buyer_conf = best(_labelled(doc, "buyer_name"))
+    buyer = _respaced(buyer)
     if buyer is not None:
         out["buyer_name"] = (buyer, buyer_conf)
     sellers = _labelled(doc, "seller_name")
     if not sellers:
         sellers = [c for c in _unlabelled_seller(doc, evidence) if buyer is None or c.value != buyer.value]
     seller, seller_conf = best(sellers)
+    seller = _respaced(seller)
     if seller is not None:
         out["seller_name"] = (seller, min(0.97, seller_conf + _corroboration(doc, seller, evidence)))
     if buyer is None and seller is not None and (addressee := _addressee(doc, seller, evidence)) is not None:
