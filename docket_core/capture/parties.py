@@ -72,6 +72,7 @@ _RESPACE = [
     (re.compile(r"(?<=[\w.])&(?=[\w])"), " & "),  # "GmbH&Co.KG"
     (re.compile(rf"(Co\.)(?={_FORMS})"), r"\1 "),  # "Co.KG"
     (re.compile(r"(?<=SDN)(?=BHD)"), " "),  # "SDNBHD"
+    (re.compile(r"(?<=[A-Z]{3})(?=GMBH\b)"), " "),  # "MUSTER-KUNDEGMBH"
     (re.compile(r"(?<=[A-Z]{3})(?=SDN BHD)"), " "),  # "MARKETINGSDN BHD"
     (re.compile(r"(?<=[A-Za-z])(\([A-Z]{1,3}\))(?=[A-Z])"), r" \1 "),  # "BAKERIES(KL)SDN"
 ]
