@@ -113,9 +113,10 @@ def _split_words(text: str, box: Box, confidence: float) -> list[Word]:
     for m in _OCR_WORD.finditer(text):
         start = m.start()
         for part in _GLUED.split(m.group()):
+            end = start + len(part)
             if part:
-                words.append(Word(part, (x0 + start * per_char, y0, x0 + (start + len(part)) * per_char, y1), confidence))
-            start += len(part)
+                words.append(Word(part, (x0 + start * per_char, y0, x0 + end * per_char, y1), confidence))
+            start = end
     return words
 
 
