@@ -1,7 +1,8 @@
 """Calling webhook extensions: Rossum's signature, and one shared async HTTP client per process.
 
 `sign` gives the `X-Rossum-Signature-SHA256` header value (`sha256=<hex HMAC-SHA256 of the body>`),
-`verify` checks one (for receivers and tests). `WebhookSender` sends on one background event loop,
+`verify` checks one (for receivers and tests); `sign_legacy` gives the legacy `X-Elis-Signature`
+(`sha1=<hex HMAC-SHA1>`) that Rossum still sends when asked, for hooks written before SHA-256. `WebhookSender` sends on one background event loop,
 reusing its keep-alive connections across tasks; a task hands it a list of calls and gets the answers
 back, the calls running concurrently up to a bound, each with its own deadline and retries. A test swaps in a sender over
 `httpx.MockTransport` with `use_sender`.
@@ -23,6 +24,7 @@ import certifi
 import httpx
 
 __all__ = [
+    "LEGACY_SIGNATURE_HEADER",
     "SIGNATURE_HEADER",
     "WebhookAnswer",
     "WebhookCall",
@@ -30,11 +32,14 @@ __all__ = [
     "close_sender",
     "get_sender",
     "sign",
+    "sign_legacy",
     "use_sender",
     "verify",
+    "verify_legacy",
 ]
 
 SIGNATURE_HEADER = "X-Rossum-Signature-SHA256"
+LEGACY_SIGNATURE_HEADER = "X-Elis-Signature"
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 
 
@@ -48,6 +53,16 @@ def verify(body: bytes, secret: str, header: str | None) -> bool:
     return header is not None and hmac.compare_digest(sign(body, secret), header)
 
 
+def sign_legacy(body: bytes, secret: str) -> str:
+    """The legacy `X-Elis-Signature` value for `body`: `sha1=` and the hex HMAC-SHA1 digest."""
+    return "sha1=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha1).hexdigest()
+
+
+def verify_legacy(body: bytes, secret: str, header: str | None) -> bool:
+    """Whether `header` is the legacy SHA-1 signature of `body` with `secret`."""
+    return header is not None and hmac.compare_digest(sign_legacy(body, secret), header)
+
+
 @dataclass(frozen=True)
 class WebhookCall:
     """One request: the body is sent as is, signed when there is a secret."""
@@ -58,6 +73,7 @@ class WebhookCall:
     timeout_s: float
     retries: int
     extension: str
+    legacy_signature: bool = False
 
     def __repr__(self) -> str:  # never show the secret, even in a traceback
         return f"WebhookCall(extension={self.extension!r}, url={self.url!r}, bytes={len(self.body)})"
@@ -153,6 +169,8 @@ class WebhookSender:
         headers = {"Content-Type": "application/json", "User-Agent": "docket-extensions"}
         if call.secret:
             headers[SIGNATURE_HEADER] = sign(call.body, call.secret)
+            if call.legacy_signature:
+                headers[LEGACY_SIGNATURE_HEADER] = sign_legacy(call.body, call.secret)
         answer = WebhookAnswer(None, b"", "not sent", False, 0)
         for attempt in range(1, call.retries + 2):
             try:

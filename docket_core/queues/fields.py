@@ -25,6 +25,7 @@ __all__ = [
     "format_value",
     "keyed_sources",
     "multivalue_children",
+    "node_options",
     "parse_value",
 ]
 
@@ -63,11 +64,21 @@ def _number(text: str) -> float:
     return float(Decimal(compact))
 
 
-def parse_value(field: FieldSpec, text: Any, *, strict: bool = False) -> Any:
+def node_options(node: Mapping[str, Any]) -> list[str] | None:
+    """The enum values a hook set on this datapoint (Rossum's `options`: `[{"value", "label"}]` or plain
+    strings), or None when it has none of its own and the schema's options apply."""
+    options = node.get("options")
+    if not isinstance(options, list) or not options:
+        return None
+    return [str(o.get("value")) if isinstance(o, Mapping) else str(o) for o in options]
+
+
+def parse_value(field: FieldSpec, text: Any, *, strict: bool = False, options: list[str] | None = None) -> Any:
     """The typed value of a datapoint's text: float for number, ISO date string for date.
 
     Empty text is None. Text that does not parse raises `InputError` when `strict` (edits), and is None
-    otherwise (reading stored content).
+    otherwise (reading stored content). An enum's value must be among `options` when given (the options
+    a hook set on that document's datapoint), else among the field's own.
     """
     if text is None:
         return None
@@ -86,9 +97,10 @@ def parse_value(field: FieldSpec, text: Any, *, strict: bool = False) -> Any:
             expected = "a number like 1234.56" if field.type == "number" else "a date like 2024-03-31"
             raise InputError(f"{field.id} must be {expected}, got {text!r}") from e
         return None
-    if field.type == "enum" and text not in field.options:
+    allowed = options if options is not None else list(field.options)
+    if field.type == "enum" and text not in allowed:
         if strict:
-            raise InputError(f"{field.id} must be one of {list(field.options)}, got {text!r}")
+            raise InputError(f"{field.id} must be one of {allowed}, got {text!r}")
         return None
     return text
 
@@ -140,13 +152,14 @@ def content_values(queue: QueueSpec, content: list[Node]) -> dict[str, Any]:
     for field in queue.fields:
         nodes = find_by_schema_id(content, field.id)
         if field.type != "multivalue":
-            values[field.id] = parse_value(field, nodes[0].get("content", {}).get("value")) if nodes else None
+            values[field.id] = parse_value(field, nodes[0].get("content", {}).get("value"), options=node_options(nodes[0])) if nodes else None
             continue
         rows = []
         for row in (nodes[0].get("children") or []) if nodes else []:
             cells = {cell["schema_id"]: cell for cell in row.get("children") or []}
             rows.append(
-                {c.id: parse_value(c, cells[c.id].get("content", {}).get("value")) if c.id in cells else None for c in field.columns}
+                {c.id: parse_value(c, cells[c.id].get("content", {}).get("value"), options=node_options(cells[c.id])) if c.id in cells else None
+                 for c in field.columns}
             )
         values[field.id] = rows
     return values
@@ -181,7 +194,7 @@ def edit_operations(queue: QueueSpec, content: list[Node], changes: Mapping[str,
                 raise InputError(f"this document's content has no datapoint {key!r}; it was captured before the field existed")
             node = nodes[0]
         if field is not None:
-            parse_value(field, text, strict=True)
+            parse_value(field, text, strict=True, options=node_options(node))
         operations.append({"op": "replace", "id": node["id"], "value": {"content": {"value": "" if text is None else str(text)}}})
     return operations
 
