@@ -1,7 +1,10 @@
 """Job outputs as Parquet: a documents table (one row per file) and a long datapoints table.
 
 Each table's schema is built in one place: the documents table is `DOCUMENTS_BASE` plus one typed
-column per field the workflow declares; `DATAPOINTS` is fixed. A part is written in row groups through
+column per field the workflow declares; `DATAPOINTS` is fixed. A datapoint row says where its value
+came from when the step reported it (`StepOutput.evidence`): the page (from 1), the box on that page
+relative to its size (`box_x0`, `box_y0`, `box_x1`, `box_y1` in [0, 1], origin top left), the text it
+was read from and the engine's confidence in [0, 1]; all four are null when unknown. A part is written in row groups through
 `PartWriter` and appears in the store only when complete (temporary name, then rename or one put),
 so DuckDB, pandas and polars reading `documents/*.parquet` see all of a part or none of it.
 """
@@ -18,8 +21,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from docket_core.normalized import normalized_value
 from docket_core.store import Store
-from docket_core.workflows.model import FieldType, Message
+from docket_core.workflows.model import Evidence, FieldType, Message
 
 __all__ = ["DATAPOINTS", "DOCUMENTS_BASE", "FileResult", "PartWriter", "datapoint_rows", "documents_schema"]
 
@@ -52,7 +56,15 @@ DATAPOINTS = pa.schema(
         pa.field("parent_schema_id", pa.string()),  # the multivalue section a row cell belongs to
         pa.field("value", pa.string()),  # every value as text, as a person reads it
         pa.field("number", pa.float64()),  # numeric values also as numbers, for sums in SQL
+        pa.field("normalized_value", pa.string()),  # ISO date, JSON number text, or the text (as Rossum's)
         pa.field("source", pa.string()),  # the step (or batch step) that produced it
+        pa.field("page", pa.int32()),  # where it was read: the page, counting from 1
+        pa.field("box_x0", pa.float64()),  # the box on that page, relative to its width and height
+        pa.field("box_y0", pa.float64()),
+        pa.field("box_x1", pa.float64()),
+        pa.field("box_y1", pa.float64()),
+        pa.field("source_text", pa.string()),  # the text the value was parsed from
+        pa.field("confidence", pa.float64()),  # the engine's belief that the value is right, in [0, 1]
     ]
 )
 
@@ -90,6 +102,8 @@ class FileResult:
     messages: list[Message] = field(default_factory=list)
     error_type: str | None = None
     error_reason: str | None = None
+    evidence: dict[str, Evidence] = field(default_factory=dict)
+    """Where each datapoint's value was read, by schema_id (only those the steps reported)."""
 
 
 def _text(value: Any) -> str | None:
@@ -114,6 +128,21 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
+_NO_EVIDENCE: dict[str, Any] = {
+    "page": None, "box_x0": None, "box_y0": None, "box_x1": None, "box_y1": None, "source_text": None, "confidence": None,
+}  # fmt: skip
+
+
+def _evidence(evidence: Evidence | None) -> dict[str, Any]:
+    if evidence is None:
+        return _NO_EVIDENCE
+    x0, y0, x1, y1 = evidence.box
+    return {
+        "page": evidence.page, "box_x0": x0, "box_y0": y0, "box_x1": x1, "box_y1": y1,
+        "source_text": evidence.text, "confidence": evidence.confidence,
+    }  # fmt: skip
+
+
 def datapoint_rows(batch_id: str, job_id: str, result: FileResult) -> Iterator[dict[str, Any]]:
     for schema_id, value in result.datapoints.items():
         source = result.sources.get(schema_id)
@@ -123,13 +152,15 @@ def datapoint_rows(batch_id: str, job_id: str, result: FileResult) -> Iterator[d
                     yield {
                         "batch_id": batch_id, "job_id": job_id, "file_name": result.file_name,
                         "schema_id": cell, "row_index": index, "parent_schema_id": schema_id,
-                        "value": _text(cell_value), "number": _number(cell_value), "source": source,
+                        "value": _text(cell_value), "number": _number(cell_value),
+                        "normalized_value": normalized_value(cell_value), "source": source, **_NO_EVIDENCE,
                     }  # fmt: skip
         else:
             yield {
                 "batch_id": batch_id, "job_id": job_id, "file_name": result.file_name,
                 "schema_id": schema_id, "row_index": None, "parent_schema_id": None,
-                "value": _text(value), "number": _number(value), "source": source,
+                "value": _text(value), "number": _number(value), "normalized_value": normalized_value(value),
+                "source": source, **_evidence(result.evidence.get(schema_id)),
             }  # fmt: skip
 
 

@@ -37,6 +37,11 @@ class QueueSettings(BaseSettings):
         description="Most per-document Prefect events one flow run emits; beyond it, one summary event.",
     )  # fmt: skip
     export_batch_rows: int = Field(default=20_000, ge=100, le=1_000_000, description="Documents per Parquet row group in exports.")
+    default_score_threshold: float = Field(
+        default=0.9, ge=0, le=1,
+        description="Confidence each required captured field needs for a queue to confirm a document automatically, "
+        "unless the queue or the field sets its own.",
+    )  # fmt: skip
     review_timeout: int = Field(default=86_400, ge=1, le=30 * 86_400, description="Seconds a review waits for a person.")
     review_poll_interval: int = Field(default=5, ge=1, le=600, description="Seconds between checks of a paused review.")
 

@@ -21,8 +21,9 @@ from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 
 from docket_core.queues import export as exporting
+from docket_core.queues.automation import review_automation
 from docket_core.queues.capture import CaptureSummary, capture_chunk
-from docket_core.queues.documents import NewDocument, load_documents, mark_initialized
+from docket_core.queues.documents import NewDocument, mark_initialized
 from docket_core.queues.email import email_files, parse_eml
 from docket_core.queues.importing import ImportPlan, ImportRequest, StagedFile, documents_in, register_import
 from docket_core.queues.lifecycle import StatusChange, change_status
@@ -30,7 +31,6 @@ from docket_core.queues.models import QueueSpec
 from docket_core.queues.registry import get_queue, list_queues
 from docket_core.queues.review import ConfirmOutcome, EditResult, apply_edits, require_status, set_status
 from docket_core.queues.review import confirm_documents as confirm_unblocked
-from docket_core.queues.runs import blocking_reasons
 from docket_core.queues.settings import get_queue_settings
 from docket_core.resources import Resources
 from docket_core.settings import DocketSettings
@@ -146,11 +146,13 @@ def finish_initialize(document_ids: list[int], resources: Resources) -> None:
 
 @task(name="auto-confirm-candidates", **_RETRY)
 def auto_confirm_candidates(document_ids: list[int], resources: Resources) -> dict[int, list[str]]:
-    """For each initialized `to_review` document, what blocks its automatic confirmation ([] = nothing)."""
-    with resources.catalog().read() as conn:
+    """For each initialized `to_review` document, what blocks its automatic confirmation ([] = nothing):
+    error messages, automation blockers, required fields below their score threshold (named in an info
+    message on the document)."""
+    threshold = get_queue_settings().default_score_threshold
+    with resources.catalog().begin() as conn:
         ready = documents_in(conn, document_ids, "to_review", initialized=True)
-        rows = load_documents(conn, ready)
-    return {row.document_id: blocking_reasons(row.messages, row.automation_blockers) for row in rows}
+        return review_automation(conn, ready, default_threshold=threshold, actor="automation")
 
 
 @task(name="require-confirmable", **_RETRY)

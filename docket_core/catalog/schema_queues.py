@@ -28,6 +28,8 @@ queues = sa.Table(
     sa.Column("schema", sa.JSON, nullable=False),
     sa.Column("auto_confirm", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("export_to_review", sa.Boolean, nullable=False, server_default=sa.false()),
+    # Confidence required fields need for automatic confirmation; null: DOCKET_DEFAULT_SCORE_THRESHOLD.
+    sa.Column("default_score_threshold", sa.Float, nullable=True),
     sa.Column("source", sa.String(1024), nullable=False),
     sa.Column("created_at", UTC_TS, nullable=False),
     sa.Column("updated_at", UTC_TS, nullable=False),

@@ -75,13 +75,18 @@ def run_file(workflow: Workflow, path: Path, name: str, media_type: str | None, 
             for schema_id, value in out.datapoints.items():
                 result.datapoints[schema_id] = value
                 result.sources[schema_id] = step.name
+                evidence = out.evidence.get(schema_id)
+                if evidence is not None:
+                    result.evidence[schema_id] = evidence
+                else:  # a later step's value: where an earlier one read its own value no longer applies
+                    result.evidence.pop(schema_id, None)
             result.messages.extend(m if m.source else Message(m.type, m.content, m.schema_id, step.name) for m in out.messages)
     return result
 
 
 def _failed(result: FileResult, error_type: str, reason: str) -> FileResult:
     result.status, result.error_type, result.error_reason = "failed", str(error_type), reason[:2000]
-    result.datapoints, result.sources = {}, {}
+    result.datapoints, result.sources, result.evidence = {}, {}, {}
     return result
 
 

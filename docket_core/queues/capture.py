@@ -1,6 +1,7 @@
 """A new document's first content: its file through the queue's workflow, then `importing` -> `to_review`.
 
-The workflow's datapoints fill the queue's fields (`build_content`); its messages keep their type and
+The workflow's datapoints fill the queue's fields (`build_content`), each with where it was read and
+with what confidence when the step said so (`StepOutput.evidence`); its messages keep their type and
 point at the datapoint they are about; each datapoint remembers the step that produced it. A chunk of
 documents is captured on a few threads and written in one transaction; documents no longer
 `importing` are skipped, so a re-run after a crash redoes only what was not written.
@@ -28,7 +29,7 @@ from docket_core.queues.registry import get_queue
 from docket_core.resources import Resources
 from docket_core.settings import DocketSettings
 from docket_core.store import local_blob
-from docket_core.workflows.model import Message
+from docket_core.workflows.model import Evidence, Message
 from docket_core.workflows.registry import Workflow, get_workflow, load_workflows
 
 __all__ = ["CaptureSummary", "Captured", "capture_chunk", "captured_document", "queue_workflow"]
@@ -52,10 +53,15 @@ class CaptureSummary:
 
 
 def captured_document(
-    queue: QueueSpec, datapoints: Mapping[str, Any], step_sources: Mapping[str, str], messages: Iterable[Message | Mapping[str, Any]]
+    queue: QueueSpec,
+    datapoints: Mapping[str, Any],
+    step_sources: Mapping[str, str],
+    messages: Iterable[Message | Mapping[str, Any]],
+    evidence: Mapping[str, Evidence] | None = None,
 ) -> Captured:
-    """Content for `queue` from a workflow's datapoints, step names (by datapoint) and messages."""
-    content = build_content(queue, datapoints)
+    """Content for `queue` from a workflow's datapoints, step names (by datapoint), messages and
+    evidence (where each value was read, by datapoint)."""
+    content = build_content(queue, datapoints, evidence)
     sources: dict[str, str] = {}
     for field_spec in queue.fields:
         step = step_sources.get(field_spec.captured_as)
@@ -125,7 +131,7 @@ def capture_chunk(document_ids: list[int], queue_id: str, resources: Resources, 
                 summary.changes += fail_import(conn, row.document_id, result.error_reason or "capture failed", actor=actor).changes
                 summary.failed.append(row.document_id)
                 continue
-            captured = captured_document(queue, result.datapoints, result.sources, result.messages)
+            captured = captured_document(queue, result.datapoints, result.sources, result.messages, result.evidence)
             write_content(
                 conn, row.document_id, revision=None, content=captured.content, field_values=captured.field_values,
                 sources=captured.sources, messages=captured.messages, automation_blockers=[], actor=actor,

@@ -19,6 +19,7 @@ from docket_core.errors import NotFoundError
 from docket_core.queues.lifecycle import StatusChanges, change_status
 
 __all__ = [
+    "AUTOMATION_SOURCE",
     "NewDocument",
     "ContentWrite",
     "Registered",
@@ -32,6 +33,10 @@ __all__ = [
     "write_content",
     "write_contents",
 ]
+
+
+AUTOMATION_SOURCE = "automation"
+"""Source of the messages automatic confirmation leaves (`docket_core.queues.automation`)."""
 
 
 @dataclass(frozen=True)
@@ -129,7 +134,8 @@ def merge_messages(
     """The messages after a run: those of the sources that ran now are replaced by their new ones.
 
     Messages of the workflow that captured the document about a datapoint changed since (`stale_ids`)
-    are dropped too: they judged a value that is no longer there; so are those an extension now repeats.
+    are dropped too: they judged a value that is no longer there; so are those an extension now repeats,
+    and, after any change, automation's verdict on the values before it.
     """
     ran = set(replacing)
     stale = set(stale_ids)
@@ -138,6 +144,8 @@ def merge_messages(
     kept = []
     for m in current:
         from_workflow = str(m.get("source", "")).startswith("workflow")
+        if m.get("source") == AUTOMATION_SOURCE and stale:
+            continue
         if m.get("source") in ran or from_workflow and (m.get("id") in stale or (m.get("type"), m.get("content")) in said):
             continue
         kept.append(dict(m))

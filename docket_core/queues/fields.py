@@ -4,6 +4,22 @@ Values in the content are text, as Rossum keeps them (`content.value`), so an ex
 Rossum reads them unchanged. The typed values (`number` as float, `date` as an ISO date string, a table
 as a list of rows) are what exports and the CLI show; text that does not parse becomes None there and
 the built-in field checks report it.
+
+Each datapoint's `content` carries Rossum's keys:
+
+- `value`: the text; `normalized_value`: an ISO `YYYY-MM-DD` date for a date field, a JSON number
+  (as text, `"1234.5"`) for a number field, the text itself for others, None when empty or unparsable.
+  `normalize_content` recomputes it from `value` whenever a person or an extension changed values
+  (as Rossum does, the value wins over a normalized value sent with it).
+- `page` (from 1) and `position` `[x0, y0, x1, y1]`: where the value was read. Unlike Rossum's pixels,
+  Docket's position is **relative to the page** (each in [0, 1], origin top left: multiply by the
+  page's width and height in any unit, e.g. points at 72 dpi, to draw it), the box the review page
+  draws as it is. `rir_page` and `rir_position` keep what capture read when a person moves the box.
+- `rir_text`: the text the value was parsed from; `rir_confidence`: capture's confidence in [0, 1],
+  what a queue's score thresholds judge (`docket_core.queues.automation`).
+
+All of them are None for a value with no known provenance (a table cell, a value from a workflow that
+reports none, a row an extension added).
 """
 
 from __future__ import annotations
@@ -15,8 +31,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from docket_core.errors import InputError
-from docket_core.extensions.content import IdAllocator, Node, find_by_schema_id, index_content
+from docket_core.extensions.content import IdAllocator, Node, find_by_schema_id, index_content, iter_nodes
+from docket_core.normalized import json_number
 from docket_core.queues.models import BASIC_SECTION, FieldSpec, QueueSpec, section_id
+from docket_core.workflows.model import Evidence
 
 __all__ = [
     "build_content",
@@ -26,6 +44,8 @@ __all__ = [
     "keyed_sources",
     "multivalue_children",
     "node_options",
+    "normalize_content",
+    "normalized_text",
     "parse_value",
 ]
 
@@ -105,22 +125,43 @@ def parse_value(field: FieldSpec, text: Any, *, strict: bool = False, options: l
     return text
 
 
-def _datapoint(allocate: IdAllocator, field: FieldSpec, value: Any) -> Node:
-    return {"id": allocate(), "schema_id": field.id, "category": "datapoint", "content": {"value": format_value(field, value)}}
+def normalized_text(field: FieldSpec, text: Any, options: list[str] | None = None) -> str | None:
+    """Rossum's `normalized_value` of a datapoint's text: ISO date, JSON number, or the text; None if
+    empty or not of the field's type (an enum's value checked against `options` when given)."""
+    typed = parse_value(field, text, options=options)
+    if typed is None:
+        return None
+    if field.type == "number":
+        return json_number(typed)
+    return str(typed)
 
 
-def build_content(queue: QueueSpec, captured: Mapping[str, Any]) -> list[Node]:
+def _datapoint(allocate: IdAllocator, field: FieldSpec, value: Any, evidence: Evidence | None = None) -> Node:
+    text = format_value(field, value)
+    content: dict[str, Any] = {"value": text, "normalized_value": normalized_text(field, text)}
+    if evidence is None:
+        content.update(page=None, position=None, rir_page=None, rir_position=None, rir_text=None, rir_confidence=None)
+    else:
+        box = [float(v) for v in evidence.box]
+        content.update(page=evidence.page, position=box, rir_page=evidence.page, rir_position=list(box), rir_text=evidence.text,
+                       rir_confidence=float(evidence.confidence))  # fmt: skip
+    return {"id": allocate(), "schema_id": field.id, "category": "datapoint", "content": content}
+
+
+def build_content(queue: QueueSpec, captured: Mapping[str, Any], evidence: Mapping[str, Evidence] | None = None) -> list[Node]:
     """The content tree of a new document: every field of the schema, filled from `captured`.
 
     Plain fields go in the `basic_info` section; each table gets a section holding its multivalue, one
-    tuple per captured row. Ids count up from 1 in document order.
+    tuple per captured row. Ids count up from 1 in document order. `evidence` (by captured name) says
+    where plain fields were read: their `page`, `position`, `rir_text` and `rir_confidence`.
     """
+    evidence = evidence or {}
     allocate = IdAllocator(1)
     basic: Node = {"id": allocate(), "schema_id": BASIC_SECTION, "category": "section", "children": []}
     content = [basic]
     for field in queue.fields:
         if field.type != "multivalue":
-            basic["children"].append(_datapoint(allocate, field, captured.get(field.captured_as)))
+            basic["children"].append(_datapoint(allocate, field, captured.get(field.captured_as), evidence.get(field.captured_as)))
             continue
         section: Node = {"id": allocate(), "schema_id": section_id(field), "category": "section", "children": []}
         multivalue: Node = {"id": allocate(), "schema_id": field.id, "category": "multivalue", "children": []}
@@ -135,6 +176,25 @@ def build_content(queue: QueueSpec, captured: Mapping[str, Any]) -> list[Node]:
                 tuple_node["children"].append(_datapoint(allocate, column, cells.get(column.captured_as)))
             multivalue["children"].append(tuple_node)
         content.append(section)
+    return content
+
+
+def normalize_content(queue: QueueSpec, content: list[Node]) -> list[Node]:
+    """Set every datapoint's `normalized_value` from its `value` (in place; returns `content`).
+
+    Run on what a person or an extension changed before it is saved, so a value set later is
+    normalized like a captured one. Datapoints of no field in the schema are left as they are.
+    """
+    fields = {f.id: f for f in queue.scalar_fields()}
+    fields.update({c.id: c for t in queue.tables() for c in t.columns})
+    for node in iter_nodes(content):
+        field = fields.get(node.get("schema_id", "")) if node.get("category") == "datapoint" else None
+        if field is None:
+            continue
+        current = node.get("content")
+        if not isinstance(current, dict):  # Rossum's content may be null (a button)
+            continue
+        current["normalized_value"] = normalized_text(field, current.get("value"), node_options(node))
     return content
 
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 from pydantic import BaseModel, Field, model_validator
@@ -28,6 +29,8 @@ from docket_core.queues.models import QueueSpec
 from docket_core.queues.registry import get_queue
 from docket_core.resources import Resources
 from docket_core.settings import DocketSettings
+from docket_core.store import Store
+from docket_core.workflows.model import Evidence
 
 __all__ = ["ImportPlan", "ImportRequest", "StagedFile", "documents_in", "register_import"]
 
@@ -95,19 +98,39 @@ def _from_batch(conn: sa.Connection, queue: QueueSpec, batch_id: str, settings: 
     ]
 
 
-def _from_job(conn: sa.Connection, resources: Resources, job_id: str) -> list[tuple[NewDocument, dict[str, Any]]]:
+_EVIDENCE_COLUMNS = ["file_name", "schema_id", "page", "box_x0", "box_y0", "box_x1", "box_y1", "source_text", "confidence"]
+
+
+def _job_evidence(store: Store, key: str) -> dict[str, dict[str, Evidence]]:
+    """Where the job read each plain value, by file name then datapoint, from one datapoints part."""
+    with store.open(key) as fh:
+        table = pq.read_table(fh, columns=[*_EVIDENCE_COLUMNS, "row_index"])
+    table = table.filter(pc.and_(pc.is_valid(table["page"]), pc.is_null(table["row_index"])))
+    found: dict[str, dict[str, Evidence]] = {}
+    for r in table.select(_EVIDENCE_COLUMNS).to_pylist():
+        box = (r["box_x0"], r["box_y0"], r["box_x1"], r["box_y1"])
+        if r["confidence"] is None or any(v is None for v in box):
+            continue
+        found.setdefault(r["file_name"], {})[r["schema_id"]] = Evidence(r["page"], box, r["source_text"] or "", r["confidence"])
+    return found
+
+
+def _from_job(conn: sa.Connection, resources: Resources, job_id: str) -> list[tuple[NewDocument, dict[str, Any], dict[str, Evidence]]]:
     job = conn.execute(sa.select(jobs).where(jobs.c.job_id == job_id)).first()
     if job is None:
         raise NotFoundError(f"no job {job_id!r}; `docket jobs list` shows the jobs there are")
     if job.state != "succeeded":
         raise InputError(f"job {job_id!r} is {job.state}; import its output once it succeeded")
-    keys = conn.execute(
-        sa.select(job_chunks.c.docs_key).where(job_chunks.c.job_id == job_id, job_chunks.c.docs_key.is_not(None)).order_by(job_chunks.c.seq)
-    ).scalars()
+    parts = conn.execute(
+        sa.select(job_chunks.c.docs_key, job_chunks.c.points_key)
+        .where(job_chunks.c.job_id == job_id, job_chunks.c.docs_key.is_not(None))
+        .order_by(job_chunks.c.seq)
+    ).all()
     store = resources.store()
     found = []
-    for key in keys:
-        with store.open(key) as fh:
+    for docs_key, points_key in parts:
+        evidence = _job_evidence(store, points_key) if points_key else {}
+        with store.open(docs_key) as fh:
             for row in pq.read_table(fh).to_pylist():
                 if row.pop("status") != "succeeded":
                     continue
@@ -116,14 +139,14 @@ def _from_job(conn: sa.Connection, resources: Resources, job_id: str) -> list[tu
                     f"job:{job_id}:{name}", name, {"kind": "job", "job_id": job_id, "batch_id": job.batch_id, "name": name},
                     row.get("media_type"), row.get("sha256"),
                 )  # fmt: skip
-                found.append((item, row))
+                found.append((item, row, evidence.get(name, {})))
     return found
 
 
-def _captured(queue: QueueSpec, row: dict[str, Any], job_id: str) -> Any:
+def _captured(queue: QueueSpec, row: dict[str, Any], job_id: str, evidence: dict[str, Evidence]) -> Any:
     values = {k: (json.loads(v) if isinstance(v, str) and v[:1] == "[" else v) for k, v in row.items()}
     fields = [f.captured_as for f in queue.fields]
-    return captured_document(queue, values, {name: f"job {job_id}" for name in fields}, row.get("messages") or [])
+    return captured_document(queue, values, {name: f"job {job_id}" for name in fields}, row.get("messages") or [], evidence)
 
 
 def register_import(
@@ -137,13 +160,13 @@ def register_import(
     catalog = resources.catalog()
     with catalog.read() as conn:
         queue = get_queue(conn, request.queue_id)
-        captured: dict[str, dict[str, Any]] = {}
+        captured: dict[str, tuple[dict[str, Any], dict[str, Evidence]]] = {}
         if request.source == "batch":
             items = _from_batch(conn, queue, request.batch_id or "", settings)
         elif request.source == "job":
             pairs = _from_job(conn, resources, request.job_id or "")
-            items = [item for item, _ in pairs]
-            captured = {item.import_key: row for item, row in pairs}
+            items = [item for item, _, _ in pairs]
+            captured = {item.import_key: (row, evidence) for item, row, evidence in pairs}
         elif request.source == "files":
             items = [
                 NewDocument(f"upload:{f.sha256}:{f.name}", f.name, {"kind": "upload", "name": f.name}, f.media_type, f.sha256, f.size,
@@ -159,10 +182,10 @@ def register_import(
         changes: list[StatusChange] = []
         new_keys = {k for k, v in registered.ids_by_key.items() if v in set(registered.created)}
         ready = []
-        for key, row in captured.items():
+        for key, (row, evidence) in captured.items():
             if key not in new_keys:
                 continue
-            doc = _captured(queue, row, request.job_id or "")
+            doc = _captured(queue, row, request.job_id or "", evidence)
             doc_id = registered.ids_by_key[key]
             write_content(conn, doc_id, revision=None, content=doc.content, field_values=doc.field_values, sources=doc.sources,
                           messages=doc.messages, automation_blockers=[], actor=request.actor)  # fmt: skip

@@ -4,6 +4,9 @@ A field is a datapoint (`string`, `number`, `date`, `enum`) or a `multivalue` ta
 scalar `columns`. Every id is a `schema_id` in the documents' content, so ids are unique across the
 whole schema, columns and row ids included. `source` names the captured value that fills a field when
 it differs from its id (the workflow's `tax_rate` of a line item fills the column `item_tax_rate`).
+
+Score thresholds follow Rossum's names: the queue's `default_score_threshold` and a field's own
+`score_threshold` (`docket_core.queues.automation` applies them).
 """
 
 from __future__ import annotations
@@ -41,6 +44,11 @@ class FieldSpec(BaseModel):
     required: bool = Field(default=False, description="The built-in field checks refuse a document without it.")
     options: tuple[str, ...] = Field(default=(), description="The allowed values of an enum.")
     source: str | None = Field(default=None, description="The captured value that fills it; defaults to the id.")
+    score_threshold: float | None = Field(
+        default=None, ge=0, le=1,
+        description="Confidence (rir_confidence) a captured value needs for automatic confirmation, if required; "
+        "default: the queue's default_score_threshold.",
+    )  # fmt: skip
     row_id: str | None = Field(default=None, description="multivalue: schema_id of its rows; default <id>_row.")
     columns: tuple[FieldSpec, ...] = Field(default=(), description="multivalue: the cells of each row.")
 
@@ -101,8 +109,16 @@ class QueueSpec(BaseModel):
         validation_alias=AliasChoices("fields", "schema"), description="The schema: fields in document order."
     )
     auto_confirm: bool = Field(
-        default=False, description="Confirm documents with no error messages or automation blockers on import."
+        default=False,
+        description="Confirm documents on import when no error message or automation blocker stands and every "
+        "required field meets its score threshold.",
     )
+    default_score_threshold: float | None = Field(
+        default=None, ge=0, le=1,
+        validation_alias=AliasChoices("default_score_threshold", "score_threshold"),
+        description="Confidence every required captured field needs for automatic confirmation (a field's own "
+        "score_threshold wins); default: DOCKET_DEFAULT_SCORE_THRESHOLD.",
+    )  # fmt: skip
     export_to_review: bool = Field(
         default=False, description="Export documents waiting in to_review too, not only confirmed ones."
     )

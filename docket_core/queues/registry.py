@@ -25,6 +25,7 @@ def save_queue(conn: sa.Connection, spec: QueueSpec, *, source: str) -> bool:
     row = {
         "name": spec.name, "workflow_id": spec.workflow_id, "schema": spec.fields_json(),
         "auto_confirm": spec.auto_confirm, "export_to_review": spec.export_to_review, "source": source, "updated_at": now,
+        "default_score_threshold": spec.default_score_threshold,
     }  # fmt: skip
     exists = conn.execute(sa.select(queues.c.queue_id).where(queues.c.queue_id == spec.queue_id)).first()
     if exists:
@@ -38,7 +39,7 @@ def save_queue(conn: sa.Connection, spec: QueueSpec, *, source: str) -> bool:
 def _spec(row: sa.Row) -> QueueSpec:
     return QueueSpec(
         queue_id=row.queue_id, name=row.name, workflow_id=row.workflow_id, fields=row.schema,
-        auto_confirm=row.auto_confirm, export_to_review=row.export_to_review,
+        auto_confirm=row.auto_confirm, export_to_review=row.export_to_review, default_score_threshold=row.default_score_threshold,
     )  # fmt: skip
 
 
@@ -67,7 +68,8 @@ def list_queues(catalog: Catalog) -> list[dict[str, Any]]:
         return [
             {
                 "queue_id": r.queue_id, "name": r.name, "workflow_id": r.workflow_id, "auto_confirm": r.auto_confirm,
-                "export_to_review": r.export_to_review, "fields": len(r.schema), "documents": counts.get(r.queue_id, {}),
+                "export_to_review": r.export_to_review, "default_score_threshold": r.default_score_threshold,
+                "fields": len(r.schema), "documents": counts.get(r.queue_id, {}),
                 "source": r.source,
             }  # fmt: skip
             for r in rows

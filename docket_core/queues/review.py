@@ -21,7 +21,7 @@ from docket_core.catalog import Catalog
 from docket_core.errors import InputError, NotFoundError
 from docket_core.extensions.content import apply_operations, index_content
 from docket_core.queues.documents import load_documents, merge_messages, write_content
-from docket_core.queues.fields import content_values, edit_operations, keyed_sources, multivalue_children
+from docket_core.queues.fields import content_values, edit_operations, keyed_sources, multivalue_children, normalize_content
 from docket_core.queues.lifecycle import ALLOWED_FROM, EDITABLE, StatusChange, change_status, record_edit
 from docket_core.queues.registry import get_queue
 
@@ -69,6 +69,7 @@ def apply_edits(
         if not ops:
             raise InputError("nothing to change: give --set FIELD=VALUE or --operations FILE")
         content, changed = apply_operations(row.content, ops, multivalue_children=multivalue_children(queue))
+        normalize_content(queue, content)
         index = index_content(content)
         schema_ids = sorted({index[i]["schema_id"] for i in changed if i in index})
         person = {str(i): f"person:{actor}" for i in changed if i in index and index[i]["category"] == "datapoint"}

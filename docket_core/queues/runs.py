@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from docket_core.catalog import utcnow
 from docket_core.extensions.runner import Chunk, DocState, EmailState, doc_state
 from docket_core.queues.documents import ContentWrite, load_documents, merge_messages, write_contents
-from docket_core.queues.fields import content_values, keyed_sources, multivalue_children
+from docket_core.queues.fields import content_values, keyed_sources, multivalue_children, normalize_content
 from docket_core.queues.models import QueueSpec
 from docket_core.rossum.facts import document_facts, queue_context
 
@@ -114,6 +114,7 @@ def save_chunk(conn: sa.Connection, queue: QueueSpec, chunk: Chunk, *, actor: st
         if row is None:
             continue
         ran = set(doc.ran)
+        normalize_content(queue, doc.content)  # values extensions set get their normalized_value too
         writes.append(
             ContentWrite(
                 document_id=doc.document_id, revision=doc.revision, content=doc.content,

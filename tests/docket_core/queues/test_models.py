@@ -53,8 +53,9 @@ class TestContent:
         content = build_content(invoice_queue(), self.captured)
         index = index_content(content)
         assert sorted(index) == list(range(1, len(index) + 1))
-        assert find_by_schema_id(content, "gross_total")[0]["content"] == {"value": "119.00"}
-        assert find_by_schema_id(content, "issue_date")[0]["content"] == {"value": "2024-03-01"}
+        gross, issued = (find_by_schema_id(content, s)[0]["content"] for s in ("gross_total", "issue_date"))
+        assert (gross["value"], gross["normalized_value"], issued["value"], issued["normalized_value"]) == ("119.00", "119", "2024-03-01", "2024-03-01")
+        assert (gross["page"], gross["position"], gross["rir_text"], gross["rir_confidence"]) == (None, None, None, None)  # nothing said where
         (row,) = find_by_schema_id(content, "line_items")[0]["children"]
         assert row["schema_id"] == "line_item" and [c["schema_id"] for c in row["children"]][:2] == ["item_id", "item_description"]
 
