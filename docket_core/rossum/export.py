@@ -1,8 +1,10 @@
 """Rossum's export formats of annotations (`GET|POST /queues/{id}/export`): JSON, CSV and XML.
 
-JSON and XML carry, per annotation, `url`, `status`, `arrived_at`, `exported_at`, `document {url,
-file_name, file}`, `modifier`, `schema {url}`, `metadata` and the content as sections of datapoints
-(`schema_id`, `value`, `type`, `rir_confidence`) and multivalues of tuples. CSV has one row per
+JSON carries, per annotation, the annotation object (what `rossum-api` reads an export result as) with
+`arrived_at`, the document object with the reference's `file_name` and `file`, and the content as
+sections of datapoints (`schema_id`, `value`, `type`, `rir_confidence`) and multivalues of tuples. The
+reference's example shows `schema` as `{"url": ...}`; Rossum's own client reads it as the URL, which
+is what Docket sends. XML follows the reference's example (`<annotation url=...><status>...`). CSV has one row per
 annotation, or per row of its first table (the header fields repeated), columns the schema's datapoint
 ids (or `columns`, `prepend_columns`, `append_columns`, with Rossum's `meta_*` columns).
 """
@@ -41,18 +43,19 @@ def _export_node(node: Mapping[str, Any], types: Mapping[str, str]) -> dict[str,
             "children": [_export_node(child, types) for child in node.get("children") or []]}  # fmt: skip
 
 
-def export_json_results(annotations: Sequence[Mapping[str, Any]], queues: Mapping[str, QueueSpec], queue_of: Mapping[int, str]) -> list[dict[str, Any]]:
+def export_json_results(
+    annotations: Sequence[Mapping[str, Any]], queues: Mapping[str, QueueSpec], queue_of: Mapping[int, str],
+    documents: Mapping[int, Mapping[str, Any]],
+) -> list[dict[str, Any]]:  # fmt: skip
     """Each annotation (rendered with its content) in Rossum's export form."""
     results = []
     for annotation in annotations:
-        queue = queues[queue_of[annotation["id"]]]
-        types = _types(queue)
+        types = _types(queues[queue_of[annotation["id"]]])
+        document = documents[annotation["id"]]
         results.append({
-            "id": annotation["id"], "url": annotation["url"], "status": annotation["status"],
-            "arrived_at": annotation["created_at"], "exported_at": annotation["exported_at"],
-            "document": {"url": annotation["document"], "file_name": annotation.get("_file_name"),
-                         "file": f"{annotation['document']}/content"},
-            "modifier": annotation["modifier"], "schema": {"url": annotation["schema"]}, "metadata": annotation["metadata"],
+            **{k: v for k, v in annotation.items() if not k.startswith("_")},
+            "arrived_at": annotation["created_at"],
+            "document": {**document, "file_name": document["original_file_name"], "file": document["content"]},
             "content": [_export_node(section, types) for section in annotation["content"]],
         })  # fmt: skip
     return results
@@ -125,7 +128,7 @@ def export_xml(results: Sequence[Mapping[str, Any]], pagination: Mapping[str, An
         modifier = ET.SubElement(annotation, "modifier")
         if result.get("modifier"):
             modifier.set("url", result["modifier"])
-        ET.SubElement(annotation, "schema", url=result["schema"]["url"])
+        ET.SubElement(annotation, "schema", url=result["schema"])
         ET.SubElement(annotation, "metadata")
         content = ET.SubElement(annotation, "content")
         for section in result["content"]:

@@ -46,6 +46,7 @@ class Annotations:
     total: int
     rows: list[sa.Row]
     queues: dict[str, QueueSpec]
+    documents: dict[int, dict[str, Any]]
 
 
 def _where(catalog: Catalog, query: AnnotationQuery) -> sa.ColumnElement[bool]:
@@ -81,7 +82,8 @@ def annotations(catalog: Catalog, urls: Urls, query: AnnotationQuery, *, content
         tree = wire_content(urls, row.document_id, specs[row.queue_id], row.content) if content else None
         results.append(annotation_object(urls, facts[row.document_id], content=tree, messages=list(row.messages),
                                          automation_blocker=bool(row.automation_blockers)))  # fmt: skip
-    return Annotations(results, int(total), rows, specs)
+    shown_documents = {row.document_id: document_object(urls, facts[row.document_id]) for row in rows}
+    return Annotations(results, int(total), rows, specs, shown_documents)
 
 
 def annotation_one(catalog: Catalog, urls: Urls, document_id: int, *, content: bool = False) -> dict[str, Any]:

@@ -136,7 +136,7 @@ async def upload(number: int, request: Request, filename: str | None = None, who
     ids = await run_in_threadpool(_import, request, queue_id, files, values, who.actor)
     urls = state(request).urls
     results = [{"annotation": urls.annotation(i), "document": urls.document(i)} for i in ids]
-    return JSONResponse({"results": results, **results[0]}, status_code=200)
+    return JSONResponse({"results": results, **results[0]}, status_code=201)
 
 
 def _export(request: Request, number: int, who: Caller) -> Response:
@@ -178,7 +178,7 @@ def _export(request: Request, number: int, who: Caller) -> Response:
         text = export_csv(shown, found.queues.get(queue_id) or _spec(catalog, queue_id), columns=split("columns"),
                           prepend=split("prepend_columns"), append=split("append_columns"), delimiter=query.get("delimiter") or ",")  # fmt: skip
         return Response(text, media_type="text/csv; charset=utf-8")
-    results = export_json_results(shown, found.queues, queue_of)
+    results = export_json_results(shown, found.queues, queue_of, found.documents)
     envelope = page_envelope(request, results, total=found.total, page=page, size=size)
     if fmt == "xml":
         return Response(export_xml(results, envelope["pagination"]), media_type="application/xml; charset=utf-8")

@@ -7,12 +7,27 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
 from docket_core.resources import Resources
 from docket_core.server.app import ServerContext, build_app
 from docket_core.settings import get_settings
+
+
+@pytest.fixture
+def sqlite_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Docket's settings on a fresh home with a SQLite catalog: the API is the same on either catalog,
+    and these tests run real servers and clients, so they run once."""
+    from docket_core.catalog import forget_catalogs
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("DOCKET_HOME", str(home))
+    monkeypatch.setenv("DOCKET_CATALOG_URL", f"sqlite:///{tmp_path / 'catalog.db'}")
+    monkeypatch.setenv("DOCKET_STORE_URL", str(home / "store"))
+    yield home
+    forget_catalogs()
 
 
 def free_port() -> int:

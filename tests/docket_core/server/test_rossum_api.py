@@ -20,7 +20,7 @@ from docket_core.queues.registry import save_queue
 from docket_core.resources import Resources
 from docket_core.rossum.ids import queue_numbers
 from tests.docket_core.queues.conftest import invoice_queue
-from tests.docket_core.server.rossum_server import docket_server
+from tests.docket_core.server.rossum_server import docket_server, sqlite_env  # noqa: F401 - a fixture
 
 pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.slow]
 PASSWORD = "correct horse battery"
@@ -47,12 +47,12 @@ class Api:
     def upload(self, headers: dict[str, str], index: int = 0) -> int:
         path = self.invoices[index]
         answer = self.http.post(f"/queues/{self.number}/upload", headers=headers, files={"content": (path.name, path.read_bytes())})
-        assert answer.status_code == 200, answer.text
+        assert answer.status_code == 201, answer.text
         return int(answer.json()["results"][0]["annotation"].rsplit("/", 1)[1])
 
 
 @pytest.fixture
-def api(docket_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
+def api(sqlite_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
     resources = Resources.from_settings()
     with resources.catalog().begin() as conn:
         save_queue(conn, invoice_queue(), source="test")
