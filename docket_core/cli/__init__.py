@@ -35,6 +35,8 @@ app.add_typer(documents.app, name="documents")
 app.add_typer(extensions.app, name="extensions")
 from docket_core.cli import settings  # noqa: E402
 app.command("settings")(settings.settings_command)
+from docket_core.cli import users  # noqa: E402 - people who log in to the APIs of `docket serve`
+app.add_typer(users.app, name="users")
 
 
 def main() -> None:
