@@ -116,6 +116,17 @@ class TestExtensions:
         assert code == 2 and "extension 'erp' on queue 'invoices' runs after unknown 'vendor'" in err
         assert ok("extensions", "delete", "-n", "erp") == {"name": "erp", "deleted": True}
 
+    def test_rossums_hook_options_are_kept_and_changed(self) -> None:
+        made = ok("extensions", "create", "-n", "tx", "--type", "webhook", "--url", "https://hooks.example.com/tx", "-e", "annotation_content",
+                  "-e", "user_update", "-q", "invoices", "--sideload", "schemas", "--sideload", "queues", "--legacy-signature")  # fmt: skip
+        assert made["events"] == ["annotation_content", "annotation_content.user_update"]
+        assert (made["sideload"], made["token_lifetime_s"], made["legacy_signature"]) == (["schemas", "queues"], 600, True)
+        changed = ok("extensions", "update", "-n", "tx", "--token-lifetime", "0", "--no-legacy-signature")
+        assert (changed["sideload"], changed["token_lifetime_s"], changed["legacy_signature"]) == (["schemas", "queues"], 0, False)
+        code, _, err = run("extensions", "create", "-n", "bad", "--url", "https://h.example.com", "-e", "initialize", "-q", "invoices",
+                           "--sideload", "pictures")  # fmt: skip
+        assert code == 2 and "sideload must be among" in err
+
     def test_a_cycle_is_refused_with_its_path_and_nothing_changes(self) -> None:
         ok("extensions", "create", "-n", "a", "--builtin", "tax-fill", "-e", "initialize", "-q", "invoices")
         ok("extensions", "create", "-n", "b", "--builtin", "field-checks", "-e", "initialize", "-q", "invoices", "--run-after", "a")
