@@ -3,7 +3,7 @@
 `GET /annotations` (filters `queue`, `status`, `id`, paginated), `GET /annotations/{id}`,
 `GET /annotations/{id}/content`, `POST /annotations/{id}/content/operations` (Rossum's `replace`, `add`,
 `remove`; answered with the new content), `POST /annotations/{id}/start|confirm|postpone|reject|delete`,
-`GET /documents/{id}` and `GET /documents/{id}/content` (the file). Edits go through
+`GET /automation_blockers/{id}`, `GET /documents/{id}` and `GET /documents/{id}/content` (the file). Edits go through
 `docket_core.queues.review.apply_edits`; confirmation through the `document_action` flow (the `confirm`
 extensions, then `confirm_documents`), so an error message refuses it here as in the CLI (400, with
 the messages).
@@ -52,8 +52,8 @@ def _one(request: Request, who: Caller, annotation_id: int, *, content: bool = F
 def list_annotations(request: Request, who: Caller = Depends(caller)) -> dict[str, Any]:
     page, size = page_params(request)
     ids = _ints(request.query_params.get("id"), "id")
-    if who.annotation is not None:
-        ids = [who.annotation] if not ids or who.annotation in ids else [-1]
+    if who.token.kind == "hook":  # a hook token lists its own annotation, if it has one, and nothing else
+        ids = [who.annotation] if who.annotation is not None and (not ids or who.annotation in ids) else [-1]
     query = AnnotationQuery(
         queue_numbers=_ints(request.query_params.get("queue"), "queue"), statuses=_statuses(request.query_params.get("status")),
         ids=ids, page=page, page_size=size,
@@ -163,6 +163,20 @@ def _confirm(request: Request, who: Caller, annotation_id: int) -> None:
 async def confirm(annotation_id: int, request: Request, who: Caller = Depends(caller)) -> Response:
     await run_in_threadpool(_confirm, request, who, annotation_id)
     return Response(status_code=204)
+
+
+@router.get("/automation_blockers/{annotation_id}")
+def automation_blocker(annotation_id: int, request: Request, who: Caller = Depends(caller)) -> dict[str, Any]:
+    """What keeps an annotation from automatic confirmation (the object its `automation_blocker` links)."""
+    from docket_core.extensions.payload import automation_blocker_object
+    from docket_core.queues.documents import load_documents
+
+    who.may_see(annotation_id)
+    with state(request).context.resources.catalog().read() as conn:
+        rows = load_documents(conn, [annotation_id])
+    if not rows:
+        raise api_error(404, "Not found.")
+    return automation_blocker_object(state(request).urls, annotation_id, list(rows[0].automation_blockers))
 
 
 @router.get("/documents/{document_id}")

@@ -91,6 +91,8 @@ class TestAuthentication:
         assert api.http.get(f"/schemas/{api.number}", headers=mine).status_code == 200
         assert [a["id"] for a in api.http.get("/annotations", headers=mine).json()["results"]] == [first]
         assert api.http.post(f"/queues/{api.number}/upload", headers=mine, content=b"%PDF").status_code == 403
+        for_email = issue_token(api.resources.catalog(), "hook", scope={"queue": "invoices", "email": "m1"}).token
+        assert api.http.get("/annotations", headers={"Authorization": f"Bearer {for_email}"}).json()["results"] == []
 
 
 class TestOneByOne:
