@@ -26,7 +26,7 @@ from docket_core.queues.capture import CaptureSummary, capture_chunk
 from docket_core.queues.documents import NewDocument, mark_initialized
 from docket_core.queues.email import email_files, parse_eml
 from docket_core.queues.importing import ImportPlan, ImportRequest, StagedFile, documents_in, register_import
-from docket_core.queues.lifecycle import StatusChange, change_status
+from docket_core.queues.lifecycle import StatusChange
 from docket_core.queues.models import QueueSpec
 from docket_core.queues.registry import get_queue, list_queues
 from docket_core.queues.review import ConfirmOutcome, EditResult, apply_edits, require_status, set_status

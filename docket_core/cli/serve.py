@@ -185,7 +185,9 @@ def serve(
     prefect_port: int = typer.Option(4200, "--prefect-port", help="Port of the embedded Prefect server (when PREFECT_API_URL is unset)."),
     limit: int = typer.Option(8, "--limit", min=1, help="Flow runs executed at once."),
 ) -> None:
-    """Run Docket hands-off: every deployment with its triggers and schedules, plus the push receiver.
+    """Run Docket hands-off: every deployment with its triggers and schedules, plus the HTTP server (the push
+    receiver at /v1/ingest and the Rossum-compatible API at /api/v1; set DOCKET_PUBLIC_BASE_URL to the
+    address others reach it at, and add users with `docket users create`).
 
     The deployments are those of prefect.yaml, served in this process (no work pool). Without PREFECT_API_URL a Prefect server of its own starts first (SQLite under DOCKET_HOME/prefect;
     the ephemeral API runs triggers but not schedules) and its UI address is printed. Stop with Ctrl-C.
@@ -217,6 +219,7 @@ def serve(
         receiver_thread = _ReceiverThread(host, port)
         receiver_thread.start()
         stdout.print(f"Push receiver: http://{host}:{port}/v1/ingest  (OpenAPI: http://{host}:{port}/docs)")
+        stdout.print(f"Rossum-compatible API: http://{host}:{port}/api/v1  (base_url in hook requests: {settings.public_base_url})")
         try:
             asyncio.run(runner.start())
         except (KeyboardInterrupt, TerminationSignal):
