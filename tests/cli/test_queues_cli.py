@@ -161,6 +161,9 @@ class TestDocuments:
 
         bad = ok("documents", "show", "--id", str(ids[2]))  # its totals do not add up
         assert any("but the gross total is" in m["content"] for m in bad["messages"] if m["type"] == "error")
+        code, out, _ = run("documents", "confirm", "--id", str(ids[2]), "--json")  # its error message refuses it
+        refused = json.loads(out)
+        assert code == 1 and refused["moved"] == {} and any("but the gross total is" in why for why in refused["refused"][str(ids[2])])
         fixed = f"{bad['values']['net_total'] + bad['values']['tax_total']:.2f}"
         edited = ok("documents", "edit", "--id", str(ids[2]), "--set", f"gross_total={fixed}")
         assert edited["document"]["values"]["gross_total"] == float(fixed)
