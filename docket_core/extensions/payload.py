@@ -31,7 +31,7 @@ from docket_core.rossum.objects import (
     user_object,
 )
 
-__all__ = ["HookContext", "annotation_request", "automation_blocker_object", "email_request", "rossum_time"]
+__all__ = ["HookContext", "annotation_request", "automation_blocker_object", "email_request", "queue_sideloads", "rossum_time"]
 
 _EMPTY_SIDELOADS = ("related_emails", "relations", "child_relations", "suggested_edits", "assignees", "pages", "notes", "labels")
 
@@ -83,6 +83,22 @@ def automation_blocker_object(urls: Urls, document_id: int, blockers: Sequence[M
             "content": content}  # fmt: skip
 
 
+def queue_sideloads(base_url: str, queue: QueueSpec | None, context: Mapping[str, Any], sideload: Sequence[str]) -> dict[str, Any]:
+    """The sideloads every request about one queue shares (`schemas`, `queues`), rendered once per chunk."""
+    if queue is None:
+        return {}
+    urls, number, wanted = Urls(base_url), context.get("queue_number", 0), set(sideload)
+    shared: dict[str, Any] = {}
+    if "schemas" in wanted:
+        shared["schemas"] = [schema_object(urls, queue, number, updated_at=context.get("queue_updated_at"))]
+    if "queues" in wanted:
+        shared["queues"] = [
+            queue_object(urls, queue, number, counts=context.get("counts"), created_at=context.get("queue_created_at"),
+                         updated_at=context.get("queue_updated_at"))  # fmt: skip
+        ]
+    return shared
+
+
 def annotation_request(
     *,
     extension: str,
@@ -97,6 +113,7 @@ def annotation_request(
     context: Mapping[str, Any] | None = None,
     sideload: Sequence[str] = (),
     token: str | None = None,
+    shared: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """An `annotation_content` request for one document.
 
@@ -113,6 +130,7 @@ def annotation_request(
         context: what the chunk's requests share (`HookContext`).
         sideload: the related objects to include (`ExtensionSpec.sideload`).
         token: the `rossum_authorization_token` for this annotation, if the extension gets one.
+        shared: `queue_sideloads` of the chunk, when the caller rendered them once for all its requests.
     """
     context = context or {}
     urls = Urls(base_url)
@@ -126,13 +144,7 @@ def annotation_request(
     request["updated_datapoints"] = sorted(updated_datapoints)
     number = facts["queue_number"]
     wanted = set(sideload)
-    if queue is not None and "schemas" in wanted:
-        request["schemas"] = [schema_object(urls, queue, number, updated_at=context.get("queue_updated_at"))]
-    if queue is not None and "queues" in wanted:
-        request["queues"] = [
-            queue_object(urls, queue, number, counts=context.get("counts"), created_at=context.get("queue_created_at"),
-                         updated_at=context.get("queue_updated_at"))  # fmt: skip
-        ]
+    request.update(shared if shared is not None else queue_sideloads(base_url, queue, context, sideload))
     if "modifiers" in wanted:
         user = (context.get("users") or {}).get(document.get("modified_by_user"))
         request["modifiers"] = [user_object(urls, _User(user))] if user else []

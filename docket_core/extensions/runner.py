@@ -21,7 +21,7 @@ from typing import Any
 from docket_core.extensions.config import CONNECTOR_CALLS, ExtensionPlan, ExtensionSpec
 from docket_core.extensions.content import Node, index_content, iter_nodes, max_id
 from docket_core.extensions.merge import ExtensionResult, HookResponseError, merge_email_files, merge_level, parse_hook_response
-from docket_core.extensions.payload import annotation_request, email_request
+from docket_core.extensions.payload import annotation_request, email_request, queue_sideloads
 from docket_core.extensions.webhook import WebhookCall, WebhookSender
 from docket_core.queues.models import QueueSpec
 from docket_core.workflows.registry import import_function
@@ -123,7 +123,9 @@ def doc_state(document_id: int, revision: int, info: Mapping[str, Any], content:
     return DocState(document_id, revision, dict(info), copy.deepcopy(content), set(updated), max_id(content) + 1)
 
 
-def _request(ext: ExtensionSpec, chunk: Chunk, subject: DocState | EmailState, base_url: str, token: str | None) -> dict[str, Any]:
+def _request(
+    ext: ExtensionSpec, chunk: Chunk, subject: DocState | EmailState, base_url: str, token: str | None, shared: dict[str, Any]
+) -> dict[str, Any]:  # fmt: skip
     if isinstance(subject, EmailState):
         return email_request(
             extension=ext.name, settings=ext.settings, base_url=base_url, queue_id=chunk.queue_id, email_id=subject.email_id,
@@ -133,7 +135,7 @@ def _request(ext: ExtensionSpec, chunk: Chunk, subject: DocState | EmailState, b
     return annotation_request(
         extension=ext.name, settings=ext.settings, event=ext.action_for(chunk.event), base_url=base_url, document=subject.info,
         content=subject.content, updated_datapoints=subject.updated, queue_schema=chunk.schema, queue=chunk.queue,
-        context=chunk.context, sideload=ext.sideload, token=token,
+        context=chunk.context, sideload=ext.sideload, token=token, shared=shared,
     )  # fmt: skip
 
 
@@ -154,7 +156,8 @@ def call_extension(ext: ExtensionSpec, chunk: Chunk, *, level: int, options: Cal
     """One extension's answers for every document of the chunk, by document key; never raises for the
     extension's own failures (they become failed results, with the reason)."""
     tokens = _tokens(ext, chunk, options)
-    requests = [_request(ext, chunk, subject, options.base_url, token) for subject, token in zip(chunk.subjects, tokens)]
+    shared = queue_sideloads(options.base_url, chunk.queue, chunk.context, ext.sideload)  # once for the chunk
+    requests = [_request(ext, chunk, subject, options.base_url, token, shared) for subject, token in zip(chunk.subjects, tokens)]
     if ext.type == "function":
         return _call_function(ext, chunk, requests, level, options)
     url = ext.url or ""

@@ -32,21 +32,22 @@ def wire_content(urls: Urls, document_id: int, queue: QueueSpec | None, content:
     base = f"{urls.annotation(document_id)}/content"
 
     def render(node: Node) -> Node:
-        shown: Node = {k: v for k, v in node.items() if k != "children"}
-        shown["url"] = f"{base}/{node['id']}"
+        shown: Node = {**node, "url": f"{base}/{node['id']}"}
         if node.get("category") == "datapoint":
-            data = dict(node.get("content") or {})
-            field = fields.get(node["schema_id"])
-            if "normalized_value" not in data:  # content stored before capture wrote it
-                data["normalized_value"] = (
-                    normalized_text(field, data.get("value"), node_options(node)) if field is not None else data.get("value")
-                )
-            shown["content"] = data
-            shown.setdefault("validation_sources", [])
-            shown.setdefault("hidden", False)
-            shown.setdefault("time_spent", 0)
-        else:
-            shown["children"] = [render(child) for child in node.get("children") or []]
+            data = node.get("content")
+            if isinstance(data, dict) and "normalized_value" not in data:  # content stored before capture wrote it
+                field = fields.get(node["schema_id"])
+                data = {**data, "normalized_value": (
+                    normalized_text(field, data.get("value"), node_options(node)) if field is not None else data.get("value"))}
+            shown["content"] = data  # shared with the stored tree, never changed
+            if "validation_sources" not in shown:
+                shown["validation_sources"] = []
+            if "hidden" not in shown:
+                shown["hidden"] = False
+            if "time_spent" not in shown:
+                shown["time_spent"] = 0
+        elif "children" in node:
+            shown["children"] = [render(child) for child in node["children"] or []]
         return shown
 
     return [render(node) for node in content]
