@@ -66,8 +66,7 @@ def document_facts(conn: sa.Connection, rows: Sequence[sa.Row], queue_numbers: M
             "status": row.status, "previous_status": into_now[-1].from_status if into_now else None,
             "file_name": row.file_name, "media_type": row.media_type, "sha256": row.sha256,
             "created_at": row.created_at, "modified_at": row.modified_at, "modified_by_user": user_ids.get(row.modified_by or ""),
-            "metadata": {k: v for k, v in metadata.items() if k not in ("email", "values")} | (
-                {"values": metadata["values"]} if metadata.get("values") else {}),
+            "metadata": {k: v for k, v in metadata.items() if k not in ("email", "values")},  # the client's own
             "origin": origin, "times": times,
             "automated": bool(confirmations) and confirmations[-1].actor == "automation",
             "email_id": origin.get("email_id") if origin.get("kind") == "email" else None,

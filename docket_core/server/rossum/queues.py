@@ -4,7 +4,7 @@
 number (`docket_core.rossum.ids`), its schema has the same one.
 
 `POST /queues/{id}/upload` (and `/upload/{filename}`): the file as multipart `content` (several allowed)
-or as the body; `values` as in Rossum. It goes the way `docket documents upload` goes: each file is
+or as the body; `values` and `metadata` as in Rossum (the metadata becomes the annotation's). It goes the way `docket documents upload` goes: each file is
 validated and stored (`stage_file`), the documents are registered at once (`register_import`, so the
 answer can name their annotations, `importing`), then the `import_documents` flow captures them and
 runs the queue's extensions in the background; poll `GET /annotations/{id}` for the status.
@@ -71,22 +71,25 @@ def get_schema(number: int, request: Request, who: Caller = Depends(caller)) -> 
     return schema_one(state(request).context.resources.catalog(), state(request).urls, number)
 
 
-async def _files(request: Request, filename: str | None) -> tuple[list[tuple[str, bytes]], dict[str, Any]]:
+async def _files(request: Request, filename: str | None) -> tuple[list[tuple[str, bytes]], dict[str, dict[str, Any]]]:
     kind = request.headers.get("content-type", "")
     if kind.startswith("multipart/form-data"):
         import json
 
         async with request.form() as form:  # closes the spooled upload files when done
             files = [(f.filename or "document", await f.read()) for f in form.getlist("content") if isinstance(f, UploadFile)]
-            raw = form.get("values")
-            text = (await raw.read()).decode() if isinstance(raw, UploadFile) else raw
-        values: dict[str, Any] = {}
-        if text:
+            texts = {}
+            for key in ("values", "metadata"):
+                raw = form.get(key)
+                texts[key] = (await raw.read()).decode() if isinstance(raw, UploadFile) else raw
+        parsed: dict[str, dict[str, Any]] = {}
+        for key, text in texts.items():
             try:
-                values = json.loads(text)
+                value = json.loads(text) if text else {}
             except json.JSONDecodeError:
                 raise api_error(400, "Value must be valid JSON.") from None
-        return files, values if isinstance(values, dict) else {}
+            parsed[key] = value if isinstance(value, dict) else {}
+        return files, parsed
     name = filename
     disposition = request.headers.get("content-disposition", "")
     if name is None and "filename*=" in disposition:
@@ -97,7 +100,7 @@ async def _files(request: Request, filename: str | None) -> tuple[list[tuple[str
     return ([(name or "document", body)] if body else []), {}
 
 
-def _import(request: Request, queue_id: str, files: list[tuple[str, bytes]], values: dict[str, Any], actor: str) -> list[int]:
+def _import(request: Request, queue_id: str, files: list[tuple[str, bytes]], extra: dict[str, dict[str, Any]], actor: str) -> list[int]:
     """Stage and register the files as `docket documents upload` does; capture runs in the background."""
     from flows.import_documents import import_documents
 
@@ -115,7 +118,8 @@ def _import(request: Request, queue_id: str, files: list[tuple[str, bytes]], val
             if outcome.status != "ingested" or not outcome.sha256:
                 raise api_error(400, f"{name}: {outcome.error_type}: {outcome.reason}")
             staged.append(StagedFile(name=Path(name).name, sha256=outcome.sha256, media_type=outcome.media_type, size=outcome.size,
-                                     values={k: str(v) for k, v in values.items()}))  # fmt: skip
+                                     values={k: str(v) for k, v in extra.get("values", {}).items()},
+                                     metadata=extra.get("metadata", {})))  # fmt: skip
     job = ImportRequest(queue_id=queue_id, source="files", files=staged, actor=actor)
     try:
         plan = register_import(job, resources, settings)
@@ -130,10 +134,10 @@ def _import(request: Request, queue_id: str, files: list[tuple[str, bytes]], val
 async def upload(number: int, request: Request, filename: str | None = None, who: Caller = Depends(caller)) -> JSONResponse:
     who.must_be_user()
     queue_id = _queue_id(request, number)
-    files, values = await _files(request, filename)
+    files, extra = await _files(request, filename)
     if not files:
         raise api_error(400, "No file was submitted (send it as multipart field content, or as the body).")
-    ids = await run_in_threadpool(_import, request, queue_id, files, values, who.actor)
+    ids = await run_in_threadpool(_import, request, queue_id, files, extra, who.actor)
     urls = state(request).urls
     results = [{"annotation": urls.annotation(i), "document": urls.document(i)} for i in ids]
     return JSONResponse({"results": results, **results[0]}, status_code=201)

@@ -44,9 +44,10 @@ class Api:
                 return annotation
             time.sleep(0.3)
 
-    def upload(self, headers: dict[str, str], index: int = 0) -> int:
+    def upload(self, headers: dict[str, str], index: int = 0, **form: str) -> int:
         path = self.invoices[index]
-        answer = self.http.post(f"/queues/{self.number}/upload", headers=headers, files={"content": (path.name, path.read_bytes())})
+        answer = self.http.post(f"/queues/{self.number}/upload", headers=headers, files={"content": (path.name, path.read_bytes())},
+                                data=form or None)  # fmt: skip
         assert answer.status_code == 201, answer.text
         return int(answer.json()["results"][0]["annotation"].rsplit("/", 1)[1])
 
@@ -98,9 +99,10 @@ class TestAuthentication:
 class TestOneByOne:
     def test_upload_poll_and_export_as_json_csv_and_xml_match_dockets_view(self, api: Api) -> None:
         headers = api.login()
-        annotation_id = api.upload(headers)
+        annotation_id = api.upload(headers, metadata='{"project": "Market ABC"}')
         annotation = api.wait(annotation_id, headers)
         assert annotation["status"] == "to_review" and annotation["queue"] == f"{api.base}/api/v1/queues/{api.number}"
+        assert annotation["metadata"] == {"project": "Market ABC"}
         details = document_details(api.resources.catalog(), annotation_id)
         exported = api.http.get(f"/queues/{api.number}/export", headers=headers, params={"format": "json", "id": annotation_id}).json()
         assert exported["pagination"] == {"total": 1, "total_pages": 1, "next": None, "previous": None}
