@@ -86,6 +86,9 @@ class TestRossumApiClient:
         assert seen["annotation"]["status"] == details["status"] == "to_review"
         assert _plain_values(seen["content"]) == _plain_values(details["content"])
         assert [a["status"] for a in seen["json_export"]] == ["to_review"] and seen["listed"] == [annotation_id]
+        plain = _plain_values(details["content"])
+        assert [{d["schema_id"]: d["content"]["value"] for d in c} for c in seen["sideloaded_content"]] == [
+            {k: plain[k] for k in ("invoice_number", "gross_total")}]
         rows = list(csv.DictReader(io.StringIO(seen["csv_export"])))
         assert {rows[0][k] for k in ("invoice_number",)} == {details["content"][0]["children"][0]["content"]["value"]}
         assert rows[0]["gross_total"] == _plain_values(details["content"])["gross_total"]

@@ -58,12 +58,25 @@ def list_annotations(request: Request, who: Caller = Depends(caller)) -> dict[st
         queue_numbers=_ints(request.query_params.get("queue"), "queue"), statuses=_statuses(request.query_params.get("status")),
         ids=ids, page=page, page_size=size,
     )  # fmt: skip
-    sideload = request.query_params.get("sideload", "")
+    sideload = {s.strip() for s in request.query_params.get("sideload", "").split(",") if s.strip()}
     try:
         found = annotations(state(request).context.resources.catalog(), state(request).urls, query, content="content" in sideload)
     except NotFoundError:
         raise api_error(404, "Not found.") from None
-    return page_envelope(request, found.results, total=found.total, page=page, size=size)
+    # Rossum's sideloading: the related objects beside the results, each annotation keeping its link.
+    results = [{**a, "content": f"{a['url']}/content"} for a in found.results]
+    envelope = page_envelope(request, results, total=found.total, page=page, size=size)
+    if "content" in sideload:
+        wanted = {s for s in request.query_params.get("content.schema_id", "").split(",") if s}
+        if wanted:  # only those datapoints, flat, as Rossum sideloads them
+            from docket_core.extensions.content import iter_nodes
+
+            envelope["content"] = [n for a in found.results for n in iter_nodes(a["content"]) if n.get("schema_id") in wanted]
+        else:
+            envelope["content"] = [section for a in found.results for section in a["content"]]
+    if "documents" in sideload:
+        envelope["documents"] = list(found.documents.values())
+    return envelope
 
 
 @router.get("/annotations/{annotation_id}")

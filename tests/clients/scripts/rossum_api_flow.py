@@ -19,6 +19,8 @@ def main() -> None:
     exported = list(client.export_annotations_to_json(int(queue_id), id=annotation.id))
     csv_text = b"".join(client.export_annotations_to_file(int(queue_id), ExportFileFormats.CSV, id=annotation.id)).decode()
     listed = [a.id for a in client.list_annotations(queue=int(queue_id))]
+    sideloaded = [a.content for a in client.list_annotations(
+        sideloads=["content"], content_schema_ids=["invoice_number", "gross_total"], queue=int(queue_id))]
     print(json.dumps({
         "queue": {"id": queue.id, "name": queue.name, "schema": queue.schema},
         "schema_ids": [section.id for section in schema.content],
@@ -27,6 +29,7 @@ def main() -> None:
         "json_export": [{"status": a.status, "url": a.url} for a in exported] if exported and hasattr(exported[0], "status") else exported,
         "csv_export": csv_text,
         "listed": listed,
+        "sideloaded_content": sideloaded,
     }, default=str))
 
 
