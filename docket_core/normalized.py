@@ -16,7 +16,10 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-__all__ = ["json_number", "normalize_content", "normalized_text", "normalized_value", "parse_date", "parse_number", "schema_kinds"]
+__all__ = [
+    "json_number", "node_options", "normalize_content", "normalized_text", "normalized_value", "parse_date", "parse_number",
+    "schema_kinds",
+]  # fmt: skip
 
 _DE_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 
@@ -81,7 +84,17 @@ def normalize_content(content: Iterable[dict[str, Any]], kinds: Mapping[str, tup
         kind = kinds.get(node.get("schema_id", "")) if node.get("category") == "datapoint" else None
         data = node.get("content")
         if kind is not None and isinstance(data, dict):  # Rossum's content may be null (a button)
-            data["normalized_value"] = normalized_text(kind[0], data.get("value"), kind[1])
+            own = node_options(node)  # an enum's options a hook set on this document's datapoint win
+            data["normalized_value"] = normalized_text(kind[0], data.get("value"), own if own is not None else kind[1])
+
+
+def node_options(node: Mapping[str, Any]) -> list[str] | None:
+    """The enum values a hook set on this datapoint (Rossum's `options`: `[{"value", "label"}]` or plain
+    strings), or None when it has none of its own and the schema's options apply."""
+    options = node.get("options")
+    if not isinstance(options, list) or not options:
+        return None
+    return [str(o.get("value")) if isinstance(o, Mapping) else str(o) for o in options]
 
 
 def schema_kinds(schema: Iterable[Mapping[str, Any]]) -> dict[str, tuple[str, tuple[str, ...]]]:

@@ -32,9 +32,15 @@ class QueueSettings(BaseSettings):
     )
     function_workers: int = Field(default=8, ge=1, le=256, description="Threads calling function extensions.")
     public_base_url: str = Field(
-        default="http://localhost/docket",
-        description="Where the URLs in extension requests point (Rossum's base_url); Docket serves no API there.",
+        default="http://127.0.0.1:8787",
+        description="The public address of `docket serve` (Rossum's base_url; default: its local port): URLs in "
+        "extension requests and API answers point under it, at /api/v1, where the Rossum-compatible API answers.",
     )
+    api_token_lifetime_s: int = Field(
+        default=583_200, ge=60, le=583_200,
+        description="Seconds a token from POST /api/v1/auth/login lasts (Rossum's default and most: 162 hours); "
+        "a login may ask for less with max_token_lifetime_s.",
+    )  # fmt: skip
     import_chunk_size: int = Field(default=50, ge=1, le=10_000, description="Documents one capture task handles.")
     max_document_events: int = Field(
         default=1000, ge=0, le=1_000_000,

@@ -34,7 +34,7 @@ class ActionSummary(BaseModel):
 
 
 def confirm_stage(document_ids: list[int], queues: dict[int, str], resources: Any, actor: str) -> ActionSummary:
-    """`confirm` extensions per queue, then confirmation of what they did not refuse (an error message).
+    """`confirm` extensions per queue, then confirmation of what no error message blocks (theirs or any other).
 
     Shared by this flow, `import_documents` (automatic confirmation) and `review_document`.
     """
@@ -48,9 +48,10 @@ def confirm_stage(document_ids: list[int], queues: dict[int, str], resources: An
             summary.refused.update({o.document_id: o.run_errors for o in run.outcomes if o.run_errors})
         ready = [doc for doc in ids if doc not in summary.refused]
         if ready:
-            changes = confirm_documents(ready, resources, actor, "confirmed" if actor != "automation" else "nothing blocks it")
-            summary.moved.update({c.document_id: c.to_status for c in changes})
-            announce(changes)
+            outcome = confirm_documents(ready, resources, actor, "confirmed" if actor != "automation" else "nothing blocks it")
+            summary.moved.update({c.document_id: c.to_status for c in outcome.changes})
+            summary.refused.update(outcome.refused)
+            announce(outcome.changes)
     return summary
 
 

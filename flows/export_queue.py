@@ -87,6 +87,7 @@ def export_queue(
     statuses: list[str] | None = None,
     since: datetime.datetime | None = None,
     until: datetime.datetime | None = None,
+    document_ids: list[int] | None = None,
     actor: str = "export",
     store_block: str | None = None,
     catalog_block: str | None = None,
@@ -99,6 +100,7 @@ def export_queue(
             exports those too).
         since: only documents that became ready at or after this time.
         until: only documents that became ready before this time.
+        document_ids: only these documents (default: every ready one).
         actor: recorded in each document's history.
         store_block: name of a `DocketStore` block; default from `DOCKET_*` settings.
         catalog_block: name of a `DocketCatalog` block; default from `DOCKET_*` settings.
@@ -106,7 +108,7 @@ def export_queue(
     logger = get_run_logger()
     resources = resolve_resources(store_block, catalog_block)
     summary = ExportSummary(queue_ids=[queue_id] if queue_id else queue_ids(resources), flow_run_id=str(flow_run.id) if flow_run.id else None)
-    filters = ExportFilters(statuses=statuses or [], since=since, until=until)
+    filters = ExportFilters(statuses=statuses or [], since=since, until=until, document_ids=document_ids or [])
 
     for queue in summary.queue_ids:
         for claim in unfinished_exports(queue, resources):

@@ -29,6 +29,7 @@ from docket_core.extensions.config import ExtensionPlan, normalize_event
 from docket_core.extensions.runner import Chunk, EmailState
 from docket_core.queues.runs import DocOutcome, email_chunk
 from docket_core.queues.settings import get_queue_settings
+from docket_core.rossum.ids import queue_numbers
 from tasks.extensions import (
     build_extension_runner,
     errors_by_extension,
@@ -137,7 +138,8 @@ def run_extensions(
     if email is not None:
         queue = load_queue(queue_id, resources)
         loads: list[PrefectFuture[Chunk]] = []
-        states = [email_chunk(queue, email.email_id, email.files, email.headers, email.body)]
+        number = queue_numbers(resources.catalog()).get(queue_id)
+        states = [email_chunk(queue, email.email_id, email.files, email.headers, email.body, queue_number=number)]
     else:
         updated = updated_datapoints or {}
         loads = [

@@ -8,6 +8,7 @@ do not retry (a retry would call every webhook of the chunk again); webhooks ret
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -17,6 +18,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from pydantic import SecretStr
 
+from docket_core.auth.tokens import issue_tokens
 from docket_core.extensions.config import ExtensionPlan
 from docket_core.extensions.merge import ExtensionResult
 from docket_core.extensions.registry import get_extension, queue_plan
@@ -92,12 +94,18 @@ def run_extension(name: str, chunk: Chunk, level: int, number: int, resources: R
         extension = get_extension(conn, name)
     if extension.secret_block:
         extension = extension.model_copy(update={"secret": SecretStr(Secret.load(extension.secret_block).get())})
+    catalog = resources.catalog()
+
+    def issue(scopes: list[dict[str, Any]], ttl_s: int) -> list[str]:
+        return issue_tokens(catalog, "hook", scopes, ttl=timedelta(seconds=ttl_s), label=f"extension:{name}")
+
     options = CallOptions(
         base_url=settings.public_base_url,
         concurrency=settings.webhook_concurrency,
         sender=get_sender(),
         function_pool=_function_pool(settings.function_workers),
         max_answer_bytes=settings.max_webhook_answer_bytes,
+        issue_tokens=issue,
     )
     return call_extension(extension, chunk, level=level, options=options)
 

@@ -26,10 +26,11 @@ from docket_core.queues.capture import CaptureSummary, capture_chunk
 from docket_core.queues.documents import NewDocument, mark_initialized
 from docket_core.queues.email import email_files, parse_eml
 from docket_core.queues.importing import ImportPlan, ImportRequest, StagedFile, documents_in, register_import
-from docket_core.queues.lifecycle import StatusChange, change_status
+from docket_core.queues.lifecycle import StatusChange
 from docket_core.queues.models import QueueSpec
 from docket_core.queues.registry import get_queue, list_queues
-from docket_core.queues.review import EditResult, apply_edits, require_status, set_status
+from docket_core.queues.review import ConfirmOutcome, EditResult, apply_edits, require_status, set_status
+from docket_core.queues.review import confirm_documents as confirm_unblocked
 from docket_core.queues.settings import get_queue_settings
 from docket_core.resources import Resources
 from docket_core.settings import DocketSettings
@@ -161,10 +162,10 @@ def require_confirmable(document_ids: list[int], resources: Resources) -> dict[i
 
 
 @task(name="confirm", **_RETRY)
-def confirm_documents(document_ids: list[int], resources: Resources, actor: str, note: str | None = None) -> list[StatusChange]:
-    """Confirm documents whose `confirm` extensions raised no error (others were left out by the flow)."""
-    with resources.catalog().begin() as conn:
-        return change_status(conn, document_ids, "confirmed", actor=actor, note=note, strict=False).changes
+def confirm_documents(document_ids: list[int], resources: Resources, actor: str, note: str | None = None) -> ConfirmOutcome:
+    """Confirm the documents no error message blocks (whichever extension or step gave it); the others
+    come back in `refused` with their messages."""
+    return confirm_unblocked(resources.catalog(), document_ids, actor=actor, note=note)
 
 
 @task(name="set-status", **_RETRY)

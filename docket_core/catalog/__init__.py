@@ -5,5 +5,6 @@ from docket_core.catalog import schema_queues  # noqa: F401,E402 - the queue tab
 from docket_core.catalog import schema_notifications  # noqa: F401,E402 - the outbox tables join `metadata`
 from docket_core.catalog import schema_auth  # noqa: F401,E402 - users and tokens join `metadata`
 from docket_core.catalog import schema_roboflow  # noqa: F401,E402 - the Roboflow-style API's tables join `metadata`
+from docket_core.catalog import schema_rossum  # noqa: F401,E402 - Rossum queue ids join `metadata`
 
 __all__ = ["Catalog", "forget_catalogs", "open_catalog", "utcnow"]

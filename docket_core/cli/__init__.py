@@ -39,6 +39,8 @@ from docket_core.cli import server  # noqa: E402 - the shared local Prefect serv
 app.add_typer(server.app, name="server")
 from docket_core.cli import api_keys  # noqa: E402 - keys of the Roboflow-style batch API (issue 15)
 app.add_typer(api_keys.app, name="api-keys")
+from docket_core.cli import users  # noqa: E402 - people who log in to the APIs of `docket serve`
+app.add_typer(users.app, name="users")
 
 
 def main() -> None:

@@ -101,6 +101,9 @@ _QUEUES = typer.Option([], "--queue", "-q", help="A queue it is on (repeat).")
 _AFTER = typer.Option([], "--run-after", help="Run after these (comma separated) on every --queue, or QUEUE=a,b on one.")
 _SETTINGS = typer.Option(None, "--settings", help="JSON object sent to it as `settings`.")
 _SETTING = typer.Option([], "--setting", help="KEY=VALUE added to settings (repeat).")
+_SIDELOAD = typer.Option([], "--sideload", help="Related objects sent with each request, e.g. schemas, queues (repeat; Rossum's hook.sideload).")
+_TOKEN_LIFETIME = typer.Option(None, "--token-lifetime", help="Seconds its rossum_authorization_token lasts (0: send none; default 600).")
+_LEGACY = typer.Option(None, "--legacy-signature/--no-legacy-signature", help="Also sign with the legacy SHA-1 X-Elis-Signature.")
 
 
 @app.command("create")
@@ -114,6 +117,7 @@ def create(
     retries: int = typer.Option(2, "--retries", help="Webhook retries after a timeout, a 5xx or a 429."),
     inactive: bool = typer.Option(False, "--inactive", help="Save it without running it yet."),
     description: str = typer.Option("", "--description", help="What it does, for people."),
+    sideload: list[str] = _SIDELOAD, token_lifetime: Optional[int] = _TOKEN_LIFETIME, legacy_signature: Optional[bool] = _LEGACY,
     as_json: bool = JsonOption,
 ) -> None:  # fmt: skip
     """Create an extension (or replace one with the same name).
@@ -129,7 +133,7 @@ def create(
     item: dict[str, Any] = {
         "name": name, "url": url, "function": function, "events": events, "queues": _run_after(run_after, queues),
         "settings": _settings(settings, setting) or {}, "timeout_s": timeout, "retries": retries, "active": not inactive,
-        "description": description,
+        "description": description, "sideload": sideload, "token_lifetime_s": token_lifetime, "legacy_signature": legacy_signature,
     }  # fmt: skip
     given = (("type", type_), ("builtin", builtin), ("secret", secret), ("secret_env", secret_env), ("secret_block", secret_block))
     item.update({k: v for k, v in given if v is not None})
@@ -149,6 +153,7 @@ def update(
     retries: Optional[int] = typer.Option(None, "--retries", help="Webhook retries."),
     active: Optional[bool] = typer.Option(None, "--active/--inactive", help="Run it, or keep it without running it."),
     description: Optional[str] = typer.Option(None, "--description", help="What it does."),
+    sideload: list[str] = _SIDELOAD, token_lifetime: Optional[int] = _TOKEN_LIFETIME, legacy_signature: Optional[bool] = _LEGACY,
     as_json: bool = JsonOption,
 ) -> None:  # fmt: skip
     """Change some of an extension's options; the others stay. --queue replaces its queues; --run-after
@@ -170,7 +175,8 @@ def update(
     if extra is not None:
         item["settings"] = {**item["settings"], **extra}
     for key, value in (("url", url), ("function", function), ("timeout_s", timeout), ("retries", retries),
-                       ("active", active), ("description", description)):  # fmt: skip
+                       ("active", active), ("description", description), ("sideload", sideload or None),
+                       ("token_lifetime_s", token_lifetime), ("legacy_signature", legacy_signature)):  # fmt: skip
         if value is not None:
             item[key] = value
     if events:

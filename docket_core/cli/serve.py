@@ -144,7 +144,9 @@ def serve(
     prefect_port: Optional[int] = typer.Option(None, "--prefect-port", help="Port of the local Prefect server when one is started (default DOCKET_PREFECT_PORT, 4200)."),
     limit: int = typer.Option(8, "--limit", min=1, help="Flow runs executed at once."),
 ) -> None:
-    """Run Docket hands-off: every deployment with its triggers and schedules, plus the HTTP server.
+    """Run Docket hands-off: every deployment with its triggers and schedules, plus the HTTP server (the push
+    receiver at /v1/ingest and the Rossum-compatible API at /api/v1; set DOCKET_PUBLIC_BASE_URL to the
+    address others reach it at, and add users with `docket users create`).
 
     The deployments are those of prefect.yaml, served in this process (no work pool). Without
     PREFECT_API_URL it uses Docket's local Prefect server (the one every `docket` command shares,
@@ -182,6 +184,7 @@ def serve(
         receiver_thread = _ReceiverThread(host, port)
         receiver_thread.start()
         stdout.print(f"Push receiver: http://{host}:{port}/v1/ingest  (OpenAPI: http://{host}:{port}/docs)", markup=False)
+        stdout.print(f"Rossum-compatible API: http://{host}:{port}/api/v1  (base_url in hook requests: {settings.public_base_url})", markup=False)
         try:
             asyncio.run(runner.start())
         except (KeyboardInterrupt, TerminationSignal):

@@ -22,6 +22,7 @@ from typing import Any
 
 from docket_core.extensions.hookdoc import HookDocument, decimal_of, format_amount
 from docket_core.extensions.vendors import fill_from_vendor, match_vendor
+from docket_core.normalized import node_options
 from docket_core.steps.invoice import check_fields as check_invoice
 from docket_core.workflows.model import FileContext
 
@@ -110,7 +111,8 @@ def check_fields(payload: Mapping[str, Any]) -> dict[str, Any]:
         text, schema_id = doc.text(field["id"]), field["id"]
         if not text or schema_id in flagged:
             continue
-        problem = _type_problem(field, text)
+        node = doc.datapoint(schema_id)
+        problem = _type_problem(field, text, node_options(node) if node is not None else None)
         if problem:
             messages.append(doc.message("error", problem, schema_id))
             flagged.add(schema_id)
@@ -146,12 +148,13 @@ def _point(name: str, text: str) -> Any:
     return text
 
 
-def _type_problem(field: Mapping[str, Any], text: str) -> str | None:
+def _type_problem(field: Mapping[str, Any], text: str, options: list[str] | None = None) -> str | None:
     kind = field.get("type")
     if kind == "number" and decimal_of(text) is None:
         return f"{field['id']} must be a number, got {text!r}"
     if kind == "date" and _date(text) is None:
         return f"{field['id']} must be a date like 2024-03-31, got {text!r}"
-    if kind == "enum" and text not in (field.get("options") or ()):
-        return f"{field['id']} must be one of {list(field.get('options') or ())}, got {text!r}"
+    allowed = options if options is not None else list(field.get("options") or ())
+    if kind == "enum" and text not in allowed:
+        return f"{field['id']} must be one of {allowed}, got {text!r}"
     return None

@@ -29,8 +29,11 @@ __all__ = [
     "ExtensionConfigError",
     "ExtensionPlan",
     "ExtensionSpec",
+    "SIDELOADS",
+    "SUBSCRIBABLE",
     "check_configuration",
     "normalize_event",
+    "normalize_subscription",
     "plan_for",
 ]
 
@@ -42,7 +45,19 @@ EVENTS = (
     "annotation_content.export",
     "email.received",
 )
-"""The events extensions can listen to, as `event.action` (Rossum's names)."""
+"""The events Docket sends, as `event.action` (Rossum's names)."""
+
+SUBSCRIBABLE = (*EVENTS, "annotation_content.user_update", "annotation_content")
+"""What an extension's `events` may hold: an event above; `annotation_content.user_update`, Rossum's
+deprecated name that it still sends on the same occasions as `updated` (the extension gets
+`action: user_update`); or a whole event (`annotation_content`: every one of its actions), as Rossum
+accepts them. `email` has one action, so it reads as `email.received`."""
+
+SIDELOADS = (
+    "schemas", "queues", "modifiers", "emails", "related_emails", "relations", "child_relations", "suggested_edits",
+    "assignees", "pages", "notes", "labels", "automation_blockers", "documents",
+)  # fmt: skip
+"""What `sideload` may ask to be included in an `annotation_content` request (Rossum's `hook.sideload`)."""
 
 CONNECTOR_CALLS: Mapping[str, str] = {
     "annotation_content.initialize": "validate",
@@ -62,6 +77,20 @@ def normalize_event(event: str) -> str:
     if len(matches) == 1:
         return matches[0]
     raise InputError(f"event must be one of {list(EVENTS)} (or just the action, e.g. 'initialize'), got {event!r}")
+
+
+def normalize_subscription(event: str) -> str:
+    """What an extension listens to: a name of `SUBSCRIBABLE` as it is, else as `normalize_event` reads it."""
+    if event in SUBSCRIBABLE:
+        return event
+    if event == "user_update":
+        return "annotation_content.user_update"
+    try:
+        return normalize_event(event)
+    except InputError:
+        raise InputError(
+            f"event must be one of {list(SUBSCRIBABLE)} (or just the action, e.g. 'initialize'), got {event!r}"
+        ) from None
 
 
 class ExtensionConfigError(DAGError):
@@ -93,6 +122,16 @@ class ExtensionSpec(BaseModel):
     )
     settings: dict[str, Any] = Field(default_factory=dict, description="Sent to it as `settings` in every request.")
     active: bool = Field(default=True, description="Inactive extensions are kept but never run.")
+    sideload: tuple[str, ...] = Field(
+        default=(), description=f"Related objects sent with annotation_content requests (Rossum's hook.sideload): {', '.join(SIDELOADS)}."
+    )
+    token_lifetime_s: int = Field(
+        default=600, ge=0, le=7200,
+        description="Seconds the rossum_authorization_token sent with each request stays valid (0: send none).",
+    )  # fmt: skip
+    legacy_signature: bool = Field(
+        default=False, description="Also sign with the legacy X-Elis-Signature header (sha1=<HMAC-SHA1>) older hooks check."
+    )
     description: str = Field(default="", description="What it does, for people.")
 
     @model_validator(mode="before")
@@ -125,7 +164,17 @@ class ExtensionSpec(BaseModel):
     def _valid_events(cls, value: Any) -> Any:
         if isinstance(value, str):
             value = [value]
-        return tuple(normalize_event(v) for v in value or ())
+        return tuple(dict.fromkeys(normalize_subscription(v) for v in value or ()))
+
+    @field_validator("sideload", mode="before")
+    @classmethod
+    def _valid_sideloads(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        unknown = [v for v in value or () if v not in SIDELOADS]
+        if unknown:
+            raise ValueError(f"sideload must be among {list(SIDELOADS)}, got {unknown}")
+        return tuple(dict.fromkeys(value or ()))
 
     @field_validator("queues")
     @classmethod
@@ -166,7 +215,19 @@ class ExtensionSpec(BaseModel):
     def listens_to(self, event: str) -> bool:
         if self.type == "connector":
             return event in CONNECTOR_CALLS
-        return event in self.events
+        kind = event.split(".", 1)[0]
+        return (
+            event in self.events
+            or kind in self.events
+            or (event == "annotation_content.updated" and "annotation_content.user_update" in self.events)
+        )
+
+    def action_for(self, event: str) -> str:
+        """The event as this extension is told of it: `updated` reaches one that subscribed only to the
+        deprecated `user_update` under that name, as Rossum sends it."""
+        if event == "annotation_content.updated" and not ({event, "annotation_content"} & set(self.events)):
+            return "annotation_content.user_update"
+        return event
 
     def public(self) -> dict[str, Any]:
         """As shown to people and in `--json`: the secret only as whether there is one."""

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from docket_core.catalog import utcnow
 from docket_core.catalog.schema_queues import extension_queues, extensions, queues
+from docket_core.catalog.schema_rossum import extension_hook_options
 from docket_core.errors import NotFoundError
 from docket_core.extensions.config import ExtensionPlan, ExtensionSpec, check_configuration, plan_for
 
@@ -29,12 +30,18 @@ def load_extensions(conn: sa.Connection, names: Iterable[str] | None = None) -> 
     on: dict[str, dict[str, list[str]]] = {}
     for link in conn.execute(links):
         on.setdefault(link.extension_name, {})[link.queue_id] = list(link.run_after)
+    hook = {r.extension_name: r for r in conn.execute(sa.select(extension_hook_options))}
     found = {}
     for row in conn.execute(query.order_by(extensions.c.name)):
+        options = hook.get(row.name)
+        extra = {} if options is None else {
+            "sideload": tuple(options.sideload), "token_lifetime_s": options.token_lifetime_s,
+            "legacy_signature": options.legacy_signature,
+        }  # fmt: skip
         found[row.name] = ExtensionSpec(
             name=row.name, type=row.type, url=row.url, secret=row.secret, secret_block=row.secret_block, function=row.function,
             timeout_s=row.timeout_s, retries=row.retries, events=tuple(row.events), queues=on.get(row.name, {}),
-            settings=dict(row.settings), active=row.active, description=row.description or "",
+            settings=dict(row.settings), active=row.active, description=row.description or "", **extra,
         )  # fmt: skip
     return found
 
@@ -74,6 +81,13 @@ def save_extensions(conn: sa.Connection, specs: Sequence[ExtensionSpec], *, sour
         else:
             conn.execute(sa.insert(extensions).values(name=spec.name, created_at=now, **row))
         conn.execute(sa.delete(extension_queues).where(extension_queues.c.extension_name == spec.name))
+        conn.execute(sa.delete(extension_hook_options).where(extension_hook_options.c.extension_name == spec.name))
+        conn.execute(
+            sa.insert(extension_hook_options).values(
+                extension_name=spec.name, sideload=list(spec.sideload), token_lifetime_s=spec.token_lifetime_s,
+                legacy_signature=spec.legacy_signature,
+            )
+        )
         if spec.queues:
             conn.execute(
                 sa.insert(extension_queues),
@@ -94,6 +108,7 @@ def delete_extension(conn: sa.Connection, name: str) -> None:
     del current[name]
     check_configuration(current.values(), _queue_ids(conn))
     conn.execute(sa.delete(extension_queues).where(extension_queues.c.extension_name == name))
+    conn.execute(sa.delete(extension_hook_options).where(extension_hook_options.c.extension_name == name))
     conn.execute(sa.delete(extensions).where(extensions.c.name == name))
 
 

@@ -21,9 +21,10 @@ from typing import Any
 from docket_core.extensions.config import CONNECTOR_CALLS, ExtensionPlan, ExtensionSpec
 from docket_core.extensions.content import Node, index_content, iter_nodes, max_id
 from docket_core.extensions.merge import ExtensionResult, HookResponseError, merge_email_files, merge_level, parse_hook_response
-from docket_core.extensions.payload import annotation_request, email_request
+from docket_core.extensions.payload import annotation_request, email_request, queue_sideloads
 from docket_core.extensions.webhook import DEFAULT_MAX_ANSWER_BYTES, WebhookCall, WebhookSender
 from docket_core.normalized import normalize_content, schema_kinds
+from docket_core.queues.models import QueueSpec
 from docket_core.workflows.registry import import_function
 
 try:  # orjson comes with Prefect; a thousand request bodies per extension make the difference show
@@ -99,6 +100,12 @@ class Chunk:
     multivalue_children: dict[str, str]
     subjects: list[DocState | EmailState]
     level: int = 0
+    queue: QueueSpec | None = None
+    context: dict[str, Any] = field(default_factory=dict)  # what every request shares (`HookContext`)
+
+
+TokenIssuer = Callable[[list[dict[str, Any]], int], list[str]]
+"""Issues one `hook` token per scope, valid for so many seconds: `(scopes, ttl_s) -> tokens`."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +118,7 @@ class CallOptions:
     sender: WebhookSender | None = None
     function_pool: ThreadPoolExecutor | None = None
     max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES
+    issue_tokens: TokenIssuer | None = None
 
 
 def doc_state(document_id: int, revision: int, info: Mapping[str, Any], content: list[Node], updated: Sequence[int] = ()) -> DocState:
@@ -118,22 +126,41 @@ def doc_state(document_id: int, revision: int, info: Mapping[str, Any], content:
     return DocState(document_id, revision, dict(info), copy.deepcopy(content), set(updated), max_id(content) + 1)
 
 
-def _request(ext: ExtensionSpec, chunk: Chunk, subject: DocState | EmailState, base_url: str) -> dict[str, Any]:
+def _request(
+    ext: ExtensionSpec, chunk: Chunk, subject: DocState | EmailState, base_url: str, token: str | None, shared: dict[str, Any]
+) -> dict[str, Any]:  # fmt: skip
     if isinstance(subject, EmailState):
         return email_request(
             extension=ext.name, settings=ext.settings, base_url=base_url, queue_id=chunk.queue_id, email_id=subject.email_id,
-            files=subject.files, headers=subject.headers, body=subject.body,
+            files=subject.files, headers=subject.headers, body=subject.body, queue_number=chunk.context.get("queue_number"),
+            token=token,
         )  # fmt: skip
     return annotation_request(
-        extension=ext.name, settings=ext.settings, event=chunk.event, base_url=base_url, document=subject.info,
-        content=subject.content, updated_datapoints=subject.updated, queue_schema=chunk.schema,
+        extension=ext.name, settings=ext.settings, event=ext.action_for(chunk.event), base_url=base_url, document=subject.info,
+        content=subject.content, updated_datapoints=subject.updated, queue_schema=chunk.schema, queue=chunk.queue,
+        context=chunk.context, sideload=ext.sideload, token=token, shared=shared,
     )  # fmt: skip
+
+
+def _scope(chunk: Chunk, subject: DocState | EmailState) -> dict[str, Any]:
+    if isinstance(subject, EmailState):
+        return {"queue": chunk.queue_id, "email": subject.email_id}
+    return {"annotation": subject.document_id, "queue": chunk.queue_id}
+
+
+def _tokens(ext: ExtensionSpec, chunk: Chunk, options: CallOptions) -> list[str | None]:
+    """One short-lived `hook` token per request, scoped to its annotation (Rossum's callback key)."""
+    if options.issue_tokens is None or ext.token_lifetime_s <= 0 or not chunk.subjects:
+        return [None] * len(chunk.subjects)
+    return list(options.issue_tokens([_scope(chunk, s) for s in chunk.subjects], ext.token_lifetime_s))
 
 
 def call_extension(ext: ExtensionSpec, chunk: Chunk, *, level: int, options: CallOptions) -> dict[str, ExtensionResult]:
     """One extension's answers for every document of the chunk, by document key; never raises for the
     extension's own failures (they become failed results, with the reason)."""
-    requests = [_request(ext, chunk, subject, options.base_url) for subject in chunk.subjects]
+    tokens = _tokens(ext, chunk, options)
+    shared = queue_sideloads(options.base_url, chunk.queue, chunk.context, ext.sideload)  # once for the chunk
+    requests = [_request(ext, chunk, subject, options.base_url, token, shared) for subject, token in zip(chunk.subjects, tokens)]
     if ext.type == "function":
         return _call_function(ext, chunk, requests, level, options)
     url = ext.url or ""
@@ -141,7 +168,8 @@ def call_extension(ext: ExtensionSpec, chunk: Chunk, *, level: int, options: Cal
         url = f"{url.rstrip('/')}/{CONNECTOR_CALLS[chunk.event]}"
     secret = ext.secret.get_secret_value() if ext.secret else None
     calls = [
-        WebhookCall(url, _dumps(r), secret, ext.timeout_s, ext.retries, ext.name, options.max_answer_bytes) for r in requests
+        WebhookCall(url, _dumps(r), secret, ext.timeout_s, ext.retries, ext.name, options.max_answer_bytes, ext.legacy_signature)
+        for r in requests
     ]
     if options.sender is None:
         raise ValueError("CallOptions.sender is needed to call webhook extensions")

@@ -1,7 +1,8 @@
 """Calling webhook extensions: Rossum's signature, and one shared async HTTP client per process.
 
 `sign` gives the `X-Rossum-Signature-SHA256` header value (`sha256=<hex HMAC-SHA256 of the body>`),
-`verify` checks one (for receivers and tests). `WebhookSender` sends on one background event loop,
+`verify` checks one (for receivers and tests); `sign_legacy` gives the legacy `X-Elis-Signature`
+(`sha1=<hex HMAC-SHA1>`) that Rossum still sends when asked, for hooks written before SHA-256. `WebhookSender` sends on one background event loop,
 reusing its keep-alive connections across tasks; a task hands it a list of calls and gets the answers
 back, the calls running concurrently up to a bound, each with its own deadline and retries. A test swaps in a sender over
 `httpx.MockTransport` with `use_sender`.
@@ -27,6 +28,7 @@ from docket_core.redact import scrub_url_secrets
 
 __all__ = [
     "DEFAULT_MAX_ANSWER_BYTES",
+    "LEGACY_SIGNATURE_HEADER",
     "SIGNATURE_HEADER",
     "WebhookAnswer",
     "WebhookCall",
@@ -34,13 +36,16 @@ __all__ = [
     "close_sender",
     "get_sender",
     "sign",
+    "sign_legacy",
     "use_sender",
     "verify",
+    "verify_legacy",
 ]
 
 SIGNATURE_HEADER = "X-Rossum-Signature-SHA256"
 DEFAULT_MAX_ANSWER_BYTES = 16 * 1024 * 1024
 """The default cap on one answer's body, decoded (`DOCKET_MAX_WEBHOOK_ANSWER_BYTES`)."""
+LEGACY_SIGNATURE_HEADER = "X-Elis-Signature"
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 
 
@@ -52,6 +57,16 @@ def sign(body: bytes, secret: str) -> str:
 def verify(body: bytes, secret: str, header: str | None) -> bool:
     """Whether `header` is the signature of `body` with `secret` (constant-time comparison)."""
     return header is not None and hmac.compare_digest(sign(body, secret), header)
+
+
+def sign_legacy(body: bytes, secret: str) -> str:
+    """The legacy `X-Elis-Signature` value for `body`: `sha1=` and the hex HMAC-SHA1 digest."""
+    return "sha1=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha1).hexdigest()
+
+
+def verify_legacy(body: bytes, secret: str, header: str | None) -> bool:
+    """Whether `header` is the legacy SHA-1 signature of `body` with `secret`."""
+    return header is not None and hmac.compare_digest(sign_legacy(body, secret), header)
 
 
 @dataclass(frozen=True)
@@ -66,6 +81,7 @@ class WebhookCall:
     retries: int
     extension: str
     max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES
+    legacy_signature: bool = False
 
     def __repr__(self) -> str:  # never show the secret, even in a traceback
         return f"WebhookCall(extension={self.extension!r}, url={self.url!r}, bytes={len(self.body)})"
@@ -161,6 +177,8 @@ class WebhookSender:
         headers = {"Content-Type": "application/json", "User-Agent": "docket-extensions", "Accept-Encoding": httpbody.ACCEPT_ENCODING}
         if call.secret:
             headers[SIGNATURE_HEADER] = sign(call.body, call.secret)
+            if call.legacy_signature:
+                headers[LEGACY_SIGNATURE_HEADER] = sign_legacy(call.body, call.secret)
         answer = WebhookAnswer(None, b"", "not sent", False, 0)
         for attempt in range(1, call.retries + 2):
             try:

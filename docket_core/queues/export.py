@@ -108,6 +108,7 @@ class ExportFilters(BaseModel):
     statuses: list[str] = Field(default_factory=list, description="Only these statuses (default: the queue's ready ones).")
     since: datetime.datetime | None = Field(default=None, description="Only documents ready at or after this time.")
     until: datetime.datetime | None = Field(default=None, description="Only documents ready before this time.")
+    document_ids: list[int] = Field(default_factory=list, description="Only these documents (default: every ready one).")
 
     @field_validator("statuses")
     @classmethod
@@ -166,6 +167,8 @@ def claim_export(catalog: Catalog, queue_id: str, filters: ExportFilters, *, act
             where = sa.and_(where, documents.c.ready_at >= filters.since)
         if filters.until is not None:
             where = sa.and_(where, documents.c.ready_at < filters.until)
+        if filters.document_ids:
+            where = sa.and_(where, documents.c.document_id.in_(sorted(set(filters.document_ids))))
         conn.execute(
             sa.insert(exports).values(
                 export_id=export_id, queue_id=queue_id, status="claimed", partition_date=partition,

@@ -32,7 +32,7 @@ from typing import Any
 from docket_core import normalized
 from docket_core.errors import InputError
 from docket_core.extensions.content import IdAllocator, Node, find_by_schema_id, index_content
-from docket_core.normalized import parse_date, parse_number
+from docket_core.normalized import node_options, parse_date, parse_number
 from docket_core.queues.models import BASIC_SECTION, FieldSpec, QueueSpec, section_id
 from docket_core.workflows.model import Evidence
 
@@ -68,11 +68,12 @@ def format_value(field: FieldSpec, value: Any) -> str:
     return str(value)
 
 
-def parse_value(field: FieldSpec, text: Any, *, strict: bool = False) -> Any:
+def parse_value(field: FieldSpec, text: Any, *, strict: bool = False, options: list[str] | None = None) -> Any:
     """The typed value of a datapoint's text: float for number, ISO date string for date.
 
     Empty text is None. Text that does not parse raises `InputError` when `strict` (edits), and is None
-    otherwise (reading stored content).
+    otherwise (reading stored content). An enum's value must be among `options` when given (the options
+    a hook set on that document's datapoint), else among the field's own.
     """
     if text is None:
         return None
@@ -89,17 +90,18 @@ def parse_value(field: FieldSpec, text: Any, *, strict: bool = False) -> Any:
             expected = "a number like 1234.56" if field.type == "number" else "a date like 2024-03-31"
             raise InputError(f"{field.id} must be {expected}, got {text!r}") from e
         return None
-    if field.type == "enum" and text not in field.options:
+    allowed = options if options is not None else list(field.options)
+    if field.type == "enum" and text not in allowed:
         if strict:
-            raise InputError(f"{field.id} must be one of {list(field.options)}, got {text!r}")
+            raise InputError(f"{field.id} must be one of {allowed}, got {text!r}")
         return None
     return text
 
 
-def normalized_text(field: FieldSpec, text: Any) -> str | None:
+def normalized_text(field: FieldSpec, text: Any, options: list[str] | None = None) -> str | None:
     """Rossum's `normalized_value` of a datapoint's text: ISO date, JSON number, or the text; None if
-    empty or not of the field's type."""
-    return normalized.normalized_text(field.type, text, field.options)
+    empty or not of the field's type (an enum's value checked against `options` when given, else the field's own)."""
+    return normalized.normalized_text(field.type, text, options if options is not None else field.options)
 
 
 def _datapoint(allocate: IdAllocator, field: FieldSpec, value: Any, evidence: Evidence | None = None) -> Node:
@@ -171,13 +173,14 @@ def content_values(queue: QueueSpec, content: list[Node]) -> dict[str, Any]:
     for field in queue.fields:
         nodes = find_by_schema_id(content, field.id)
         if field.type != "multivalue":
-            values[field.id] = parse_value(field, nodes[0].get("content", {}).get("value")) if nodes else None
+            values[field.id] = parse_value(field, nodes[0].get("content", {}).get("value"), options=node_options(nodes[0])) if nodes else None
             continue
         rows = []
         for row in (nodes[0].get("children") or []) if nodes else []:
             cells = {cell["schema_id"]: cell for cell in row.get("children") or []}
             rows.append(
-                {c.id: parse_value(c, cells[c.id].get("content", {}).get("value")) if c.id in cells else None for c in field.columns}
+                {c.id: parse_value(c, cells[c.id].get("content", {}).get("value"), options=node_options(cells[c.id])) if c.id in cells else None
+                 for c in field.columns}
             )
         values[field.id] = rows
     return values
@@ -212,7 +215,7 @@ def edit_operations(queue: QueueSpec, content: list[Node], changes: Mapping[str,
                 raise InputError(f"this document's content has no datapoint {key!r}; it was captured before the field existed")
             node = nodes[0]
         if field is not None:
-            parse_value(field, text, strict=True)
+            parse_value(field, text, strict=True, options=node_options(node))
         operations.append({"op": "replace", "id": node["id"], "value": {"content": {"value": "" if text is None else str(text)}}})
     return operations
 

@@ -42,7 +42,8 @@ class StagedFile(BaseModel):
     sha256: str = Field(description="Where its bytes are: the store's blob for this sha256.")
     media_type: str | None = Field(default=None, description="Its media type, as validation found it.")
     size: int | None = Field(default=None, description="Its size in bytes.")
-    values: dict[str, Any] = Field(default_factory=dict, description="Values e-mail extensions attached to it.")
+    values: dict[str, Any] = Field(default_factory=dict, description="Values e-mail extensions (or an upload) attached to it.")
+    metadata: dict[str, Any] = Field(default_factory=dict, description="Client data kept with the document (Rossum's annotation metadata).")
 
 
 class ImportRequest(BaseModel):
@@ -170,7 +171,7 @@ def register_import(
         elif request.source == "files":
             items = [
                 NewDocument(f"upload:{f.sha256}:{f.name}", f.name, {"kind": "upload", "name": f.name}, f.media_type, f.sha256, f.size,
-                            {"values": f.values} if f.values else {})  # fmt: skip
+                            {**f.metadata, **({"values": f.values} if f.values else {})})  # fmt: skip
                 for f in request.files
             ]
     if request.source != "job":

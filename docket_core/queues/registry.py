@@ -14,6 +14,7 @@ from docket_core.extensions.config import EVENTS
 from docket_core.extensions.registry import load_extensions, queue_plan
 from docket_core.queues.models import QueueSpec
 from docket_core.queues.subscriptions import list_subscriptions
+from docket_core.rossum.ids import ensure_queue_number
 
 __all__ = ["get_queue", "list_queues", "queue_details", "save_queue"]
 
@@ -31,6 +32,7 @@ def save_queue(conn: sa.Connection, spec: QueueSpec, *, source: str) -> bool:
         conn.execute(sa.update(queues).where(queues.c.queue_id == spec.queue_id).values(row))
         return False
     conn.execute(sa.insert(queues).values(queue_id=spec.queue_id, created_at=now, **row))
+    ensure_queue_number(conn, spec.queue_id)  # its id in Rossum-shaped URLs, from the start
     return True
 
 

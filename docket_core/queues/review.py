@@ -3,7 +3,10 @@
 An edit is a list of Rossum operations applied like an extension's (`apply_operations`), recorded in the
 document's history, and its changed datapoint ids are what the `updated` extensions then receive. A
 confirmed document that is edited goes back to `to_review`. Confirmation itself runs the `confirm`
-extensions first (in the flows); an error message from them keeps the document where it is.
+extensions first (in the flows); then `confirm_documents` confirms only documents without an error
+message, from whatever source (an extension of any event, the capturing workflow), as Rossum refuses to
+confirm an annotation while an error message stands. Every path (the CLI, the flows, the review page)
+confirms through it.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import sqlalchemy as sa
 
 from docket_core.catalog import Catalog
 from docket_core.errors import InputError, NotFoundError
@@ -20,7 +25,10 @@ from docket_core.queues.fields import content_values, edit_operations, keyed_sou
 from docket_core.queues.lifecycle import ALLOWED_FROM, EDITABLE, StatusChange, change_status, record_edit
 from docket_core.queues.registry import get_queue
 
-__all__ = ["EditResult", "apply_edits", "require_status", "set_status"]
+__all__ = [
+    "ConfirmOutcome", "ConfirmationBlocked", "EditResult", "apply_edits", "confirm_documents", "confirmation_blockers",
+    "require_status", "set_status",
+]  # fmt: skip
 
 
 @dataclass
@@ -96,3 +104,49 @@ def set_status(catalog: Catalog, document_ids: Sequence[int], to: str, *, actor:
     with catalog.begin() as conn:
         return change_status(conn, list(document_ids), to, actor=actor, note=note).changes
 
+
+
+class ConfirmationBlocked(InputError):
+    """Raised when error messages keep documents from being confirmed; `blocked` maps each document id
+    to its blocking messages, which the error's text shows."""
+
+    def __init__(self, blocked: Mapping[int, list[str]]) -> None:
+        self.blocked = {doc: list(why) for doc, why in blocked.items()}
+        shown = "; ".join(f"document {doc}: {' | '.join(why)}" for doc, why in sorted(self.blocked.items()))
+        super().__init__(f"cannot confirm while error messages stand (fix the fields or the extension's reason first): {shown}")
+
+
+@dataclass
+class ConfirmOutcome:
+    """What a confirmation did: the documents it confirmed, and those error messages kept back (with them)."""
+
+    changes: list[StatusChange] = field(default_factory=list)
+    refused: dict[int, list[str]] = field(default_factory=dict)
+
+
+def confirmation_blockers(conn: sa.Connection, document_ids: Sequence[int]) -> dict[int, list[str]]:
+    """The error messages of each of these documents that has any (`source: content`), by id."""
+    blocked: dict[int, list[str]] = {}
+    for row in load_documents(conn, document_ids):
+        errors = [f"{m.get('source') or 'error'}: {m.get('content')}" for m in row.messages if m.get("type") == "error"]
+        if errors:
+            blocked[row.document_id] = errors
+    return blocked
+
+
+def confirm_documents(
+    catalog: Catalog, document_ids: Sequence[int], *, actor: str, note: str | None = None, strict: bool = False
+) -> ConfirmOutcome:  # fmt: skip
+    """Confirm the documents that no error message blocks, in one transaction; the others stay.
+
+    Args:
+        strict: raise `ConfirmationBlocked` (confirming none) when any is blocked, and `InputError` for
+            one whose status cannot become confirmed; else confirm what can be and report the rest.
+    """
+    with catalog.begin() as conn:
+        blocked = confirmation_blockers(conn, document_ids)
+        if strict and blocked:
+            raise ConfirmationBlocked(blocked)
+        ready = [doc for doc in document_ids if doc not in blocked]
+        changes = change_status(conn, ready, "confirmed", actor=actor, note=note, strict=strict).changes if ready else []
+    return ConfirmOutcome(changes, blocked)

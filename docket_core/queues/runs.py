@@ -18,6 +18,7 @@ from docket_core.extensions.runner import Chunk, DocState, EmailState, doc_state
 from docket_core.queues.documents import ContentWrite, load_documents, merge_messages, write_contents
 from docket_core.queues.fields import content_values, keyed_sources, multivalue_children, normalize_content
 from docket_core.queues.models import QueueSpec
+from docket_core.rossum.facts import document_facts, queue_context
 
 __all__ = ["DocOutcome", "blocking_reasons", "email_chunk", "load_chunk", "save_chunk"]
 
@@ -56,21 +57,29 @@ def load_chunk(
 ) -> Chunk:
     """The chunk for these documents of `queue` (others are left out), with each edit's changed ids."""
     updated = updated or {}
-    subjects: list[DocState | EmailState] = []
-    for row in load_documents(conn, document_ids):
-        if row.queue_id != queue.queue_id:
-            continue
-        subjects.append(doc_state(row.document_id, row.revision, _info(row, None), row.content, updated.get(row.document_id, ())))
+    context = queue_context(conn, queue.queue_id)
+    rows = [row for row in load_documents(conn, document_ids) if row.queue_id == queue.queue_id]
+    facts = document_facts(conn, rows, {queue.queue_id: context["queue_number"]})
+    subjects: list[DocState | EmailState] = [
+        doc_state(row.document_id, row.revision, {**_info(row, facts[row.document_id]["previous_status"]), **facts[row.document_id]},
+                  row.content, updated.get(row.document_id, ()))  # fmt: skip
+        for row in rows
+    ]
     return Chunk(
         queue_id=queue.queue_id,
         event=event,
         schema=queue.fields_json(full=True),
         multivalue_children=multivalue_children(queue),
         subjects=subjects,
+        queue=queue,
+        context=context,
     )
 
 
-def email_chunk(queue: QueueSpec, email_id: str, files: list[dict[str, Any]], headers: dict[str, str], body: dict[str, str | None]) -> Chunk:
+def email_chunk(
+    queue: QueueSpec, email_id: str, files: list[dict[str, Any]], headers: dict[str, str], body: dict[str, str | None],
+    *, queue_number: int | None = None,
+) -> Chunk:  # fmt: skip
     """The chunk of one e-mail for the `email.received` plan."""
     return Chunk(
         queue_id=queue.queue_id,
@@ -78,6 +87,8 @@ def email_chunk(queue: QueueSpec, email_id: str, files: list[dict[str, Any]], he
         schema=queue.fields_json(full=True),
         multivalue_children=multivalue_children(queue),
         subjects=[EmailState(email_id=email_id, files=files, headers=headers, body=body)],
+        queue=queue,
+        context={"queue_number": queue_number} if queue_number is not None else {},
     )
 
 

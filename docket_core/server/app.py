@@ -35,6 +35,7 @@ Door = Callable[[FastAPI, ServerContext], None]
 DOORS: dict[str, str] = {
     # name -> "module:function"; `receiver` is the base app itself and always served.
     "roboflow": "docket_core.server.roboflow:mount",
+    "rossum": "docket_core.server.rossum:mount",
 }
 """The doors `docket serve` mounts beside the receiver, by name (all of them unless told otherwise)."""
 

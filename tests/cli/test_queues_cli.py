@@ -133,6 +133,17 @@ class TestExtensions:
         assert code == 2 and "extension 'erp' on queue 'invoices' runs after unknown 'vendor'" in err
         assert ok("extensions", "delete", "-n", "erp") == {"name": "erp", "deleted": True}
 
+    def test_rossums_hook_options_are_kept_and_changed(self) -> None:
+        made = ok("extensions", "create", "-n", "tx", "--type", "webhook", "--url", "https://hooks.example.com/tx", "-e", "annotation_content",
+                  "-e", "user_update", "-q", "invoices", "--sideload", "schemas", "--sideload", "queues", "--legacy-signature")  # fmt: skip
+        assert made["events"] == ["annotation_content", "annotation_content.user_update"]
+        assert (made["sideload"], made["token_lifetime_s"], made["legacy_signature"]) == (["schemas", "queues"], 600, True)
+        changed = ok("extensions", "update", "-n", "tx", "--token-lifetime", "0", "--no-legacy-signature")
+        assert (changed["sideload"], changed["token_lifetime_s"], changed["legacy_signature"]) == (["schemas", "queues"], 0, False)
+        code, _, err = run("extensions", "create", "-n", "bad", "--url", "https://h.example.com", "-e", "initialize", "-q", "invoices",
+                           "--sideload", "pictures")  # fmt: skip
+        assert code == 2 and "sideload must be among" in err
+
     def test_a_cycle_is_refused_with_its_path_and_nothing_changes(self) -> None:
         ok("extensions", "create", "-n", "a", "--builtin", "tax-fill", "-e", "initialize", "-q", "invoices")
         ok("extensions", "create", "-n", "b", "--builtin", "field-checks", "-e", "initialize", "-q", "invoices", "--run-after", "a")
@@ -181,6 +192,9 @@ class TestDocuments:
 
         bad = ok("documents", "show", "--id", str(ids[2]))  # its totals do not add up
         assert any("but the gross total is" in m["content"] for m in bad["messages"] if m["type"] == "error")
+        code, out, _ = run("documents", "confirm", "--id", str(ids[2]), "--json")  # its error message refuses it
+        refused = json.loads(out)
+        assert code == 1 and refused["moved"] == {} and any("but the gross total is" in why for why in refused["refused"][str(ids[2])])
         fixed = f"{bad['values']['net_total'] + bad['values']['tax_total']:.2f}"
         edited = ok("documents", "edit", "--id", str(ids[2]), "--set", f"gross_total={fixed}")
         assert edited["document"]["values"]["gross_total"] == float(fixed)

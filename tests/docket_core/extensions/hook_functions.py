@@ -78,3 +78,11 @@ def rossum_email_answer(payload: dict[str, Any]) -> dict[str, Any]:
 
 def not_a_dict(payload: dict[str, Any]) -> Any:
     return ["not", "a", "response"]
+
+
+def vendor_options(payload: dict[str, Any]) -> dict[str, Any]:
+    """In the manner of Rossum's vendor-matching examples: the matches become the enum's options and the
+    best match its value."""
+    (node,) = [n for s in payload["annotation"]["content"] for n in s.get("children") or [] if n["schema_id"] == "vendor"]
+    options = [{"value": "V-7", "label": "Nordlicht Werkzeuge GmbH"}]
+    return {"operations": [{"op": "replace", "id": node["id"], "value": {"content": {"value": "V-7"}, "options": options}}]}
