@@ -4,5 +4,6 @@ from docket_core.catalog.db import Catalog, forget_catalogs, open_catalog, utcno
 from docket_core.catalog import schema_queues  # noqa: F401,E402 - the queue tables join `metadata`
 from docket_core.catalog import schema_notifications  # noqa: F401,E402 - the outbox tables join `metadata`
 from docket_core.catalog import schema_auth  # noqa: F401,E402 - users and tokens join `metadata`
+from docket_core.catalog import schema_review  # noqa: F401,E402 - review locks join `metadata`
 
 __all__ = ["Catalog", "forget_catalogs", "open_catalog", "utcnow"]

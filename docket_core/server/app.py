@@ -34,6 +34,7 @@ Door = Callable[[FastAPI, ServerContext], None]
 
 DOORS: dict[str, str] = {
     # name -> "module:function"; `receiver` is the base app itself and always served.
+    "review": "docket_core.server.review:mount",
 }
 """The doors `docket serve` mounts beside the receiver, by name (all of them unless told otherwise)."""
 
