@@ -35,6 +35,12 @@ class SaveBody(BaseModel):
     remove_rows: list[int] = Field(default_factory=list, description="Row (tuple) ids to remove.")
 
 
+class LinkBody(BaseModel):
+    document_id: int = Field(description="The document the link opens.")
+    return_url: str | None = Field(default=None, description="Where the page goes when the reviewer is done.")
+    minutes: float | None = Field(default=None, gt=0, le=24 * 60, description="How long the link works.")
+
+
 class NoteBody(BaseModel):
     note: str = Field(default="", max_length=2000, description="Why (kept in the document's history).")
 
@@ -168,6 +174,28 @@ def build_actions(context) -> APIRouter:  # noqa: ANN001, C901
         viewer = checked(request, document_id)
         release_lock(review.catalog, document_id, viewer.username)
         return answer({"released": True})
+
+    @router.post("/review-urls", include_in_schema=True, summary="A URL opening one document's review page (embedded mode)")
+    def make_link(request: Request, body: LinkBody) -> JSONResponse:
+        """For another application: authenticate with a user's API token (`Authorization: Bearer ...`)."""
+        from docket_core.auth import resolve_token
+        from docket_core.notifications.settings import get_notify_settings
+        from docket_core.queues.review_links import review_link
+
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() not in ("bearer", "token") or resolve_token(review.catalog, token.strip(), kinds={"api"}) is None:
+            return answer({"detail": "expected Authorization: Bearer <API token of a Docket user>"}, 401)
+        settings = review.settings
+        base = settings.public_url or f"http://127.0.0.1:{get_notify_settings().receiver_port}"
+        ttl = timedelta(minutes=body.minutes or settings.review_embed_minutes)
+        try:
+            url = review_link(review.catalog, body.document_id, base_url=base, ttl=ttl, return_url=body.return_url,
+                              allowed_origins=settings.review_frame_origins)  # fmt: skip
+        except NotFoundError as exc:
+            return answer({"detail": str(exc)}, 404)
+        except InputError as exc:
+            return answer({"detail": str(exc)}, 400)
+        return answer({"document_id": body.document_id, "url": url, "expires_in_s": int(ttl.total_seconds())}, 201)
 
     return router
 

@@ -174,3 +174,21 @@ class TestEmbedded:
         async with client(app) as http:
             answer = await http.get("/review/embed?token=dkr_nothing")
             assert answer.status_code == 401 and "not valid" in answer.text
+
+
+class TestReviewLinks:
+    @sync
+    async def test_another_app_gets_a_link_with_a_users_api_token_and_only_then(self, app: FastAPI, resources: Resources, doc_ids: list[int]) -> None:
+        user_token = issue_token(resources.catalog(), "api", user_id=1).token
+        async with client(app) as http:
+            refused = await http.post("/review/api/review-urls", json={"document_id": doc_ids[0]})
+            assert refused.status_code == 401
+            bad_return = await http.post("/review/api/review-urls", headers={"Authorization": f"Bearer {user_token}"},
+                                         json={"document_id": doc_ids[0], "return_url": "https://evil.example/x"})  # fmt: skip
+            assert bad_return.status_code == 400 and "DOCKET_REVIEW_FRAME_ORIGINS" in bad_return.json()["detail"]
+            made = await http.post("/review/api/review-urls", headers={"Authorization": f"Bearer {user_token}"},
+                                   json={"document_id": doc_ids[0], "return_url": "http://app.example/back"})  # fmt: skip
+            assert made.status_code == 201
+            path = made.json()["url"].split("127.0.0.1:8787", 1)[1]
+            assert (await http.get(path)).headers["location"] == f"/review/documents/{doc_ids[0]}"
+            assert (await http.get(f"/review/documents/{doc_ids[0]}")).status_code == 200
