@@ -9,6 +9,7 @@ A decision made here also resumes a `review_document` flow run that waits for th
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
@@ -26,6 +27,8 @@ from docket_core.server.review.session import Viewer, csrf_ok
 from docket_core.server.review.view import CellView, TableView, document_view
 
 __all__ = ["build_actions", "document_state"]
+
+_log = logging.getLogger("docket.review")
 
 
 class SaveBody(BaseModel):
@@ -66,10 +69,19 @@ def document_state(review: Review, document_id: int) -> dict[str, Any]:
 
 
 def _resume_waiting_review(document_id: int, decision: str, note: str) -> None:
-    """If a `review_document` flow run is paused for this document, let it go on with this decision."""
+    """If a `review_document` flow run is paused for this document, let it go on with this decision.
+
+    The decision is made and recorded already; a Prefect API that cannot be reached now only leaves
+    such a run waiting (until its timeout), so it is logged, not turned into a failed answer.
+    """
+    import httpx
+
     from flows.review_document import resume_waiting_review
 
-    resume_waiting_review(document_id, decision, note)
+    try:
+        resume_waiting_review(document_id, decision, note)
+    except (httpx.HTTPError, OSError, RuntimeError) as exc:
+        _log.warning("document %d: could not resume a review run waiting for it (%s)", document_id, type(exc).__name__)
 
 
 def build_actions(context) -> APIRouter:  # noqa: ANN001, C901

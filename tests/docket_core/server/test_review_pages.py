@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import re
+import time
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from pathlib import Path
@@ -192,3 +193,34 @@ class TestReviewLinks:
             path = made.json()["url"].split("127.0.0.1:8787", 1)[1]
             assert (await http.get(path)).headers["location"] == f"/review/documents/{doc_ids[0]}"
             assert (await http.get(f"/review/documents/{doc_ids[0]}")).status_code == 200
+
+
+class TestPausedReviewRuns:
+    def test_a_decision_on_the_page_resumes_the_review_run_waiting_for_that_document(
+        self, app: FastAPI, resources: Resources, doc_ids: list[int]
+    ) -> None:
+        import threading
+
+        from flows.review_document import review_document
+
+        clean = next(d for d in doc_ids if not any(m["type"] == "error" for m in document_details(resources.catalog(), d)["messages"]))
+        outcome: dict = {}
+        waiting = threading.Thread(target=lambda: outcome.update(summary=review_document(document_id=clean, timeout_s=120)))
+        waiting.start()
+        deadline = time.monotonic() + 60
+        while document_details(resources.catalog(), clean)["status"] != "reviewing":
+            assert time.monotonic() < deadline, "the review run did not start"
+            time.sleep(0.2)
+        time.sleep(2)  # let it reach its pause
+
+        async def confirm_on_the_page() -> None:
+            async with client(app) as http:
+                await sign_in(http)
+                csrf = csrf_of((await http.get(f"/review/documents/{clean}")).text)
+                done = await http.post(f"/review/api/documents/{clean}/confirm", headers={"X-CSRF-Token": csrf})
+                assert done.status_code == 200 and done.json()["confirmed"] is True
+
+        asyncio.run(confirm_on_the_page())
+        waiting.join(timeout=90)
+        assert not waiting.is_alive() and outcome["summary"].action == "confirm"
+        assert document_details(resources.catalog(), clean)["status"] == "confirmed"
