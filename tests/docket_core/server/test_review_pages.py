@@ -224,3 +224,15 @@ class TestPausedReviewRuns:
         waiting.join(timeout=90)
         assert not waiting.is_alive() and outcome["summary"].action == "confirm"
         assert document_details(resources.catalog(), clean)["status"] == "confirmed"
+
+
+class TestSignOut:
+    @sync
+    async def test_signing_out_ends_the_session_at_once(self, app: FastAPI) -> None:
+        async with client(app) as http:
+            await sign_in(http)
+            page = await http.get("/review/")
+            stolen = http.cookies.get("docket_review")
+            assert (await http.post("/review/logout", data={"csrf": csrf_of(page.text)})).headers["location"] == "/review/login"
+            http.cookies.set("docket_review", stolen, path="/review")  # a copy of the cookie kept elsewhere
+            assert (await http.get("/review/")).status_code == 303
