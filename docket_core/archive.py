@@ -3,6 +3,10 @@
 Nothing here calls `TarFile.extract` or `extractall`: a member's bytes are copied from
 `TarFile.extractfile`, which only serves regular files, to a path Docket chose. Links, devices and
 FIFOs are reported as unsafe instead of being created, and names are checked before they are used.
+
+A header can declare any size (a 10 KB sparse member may expand to a terabyte): with a size limit,
+a member whose declared size is over it is refused before a byte of it is copied, and copying
+counts bytes and stops at the limit whatever the header said.
 """
 
 from __future__ import annotations
@@ -50,20 +54,25 @@ class Member:
 
 @dataclass(frozen=True)
 class RejectedMember:
-    """A bundle entry that will not be staged, with the typed reason."""
+    """A bundle entry that will not be staged, with the typed reason.
+
+    `name` is its normalized name when it has a valid one (a member refused for its size), else None.
+    """
 
     tar_name: str
     error_type: FileErrorType
     reason: str
+    name: str | None = None
 
 
-def scan_archive(path: Path, *, max_members: int) -> list[Member | RejectedMember]:
+def scan_archive(path: Path, *, max_members: int, max_member_bytes: int | None = None) -> list[Member | RejectedMember]:
     """List a tar bundle's entries in archive order: files to stage and entries refused one by one.
 
     Directories are skipped. Symlinks, hardlinks, devices, FIFOs and names that are absolute or
     contain `..` are `UNSAFE_ARCHIVE_MEMBER`; other unusable names are `INVALID_FILE_NAME`; a second
-    entry with the same normalized name is `DUPLICATE_FILE_NAME`. The result is the same for the
-    same bundle, so callers may slice it into shards by position.
+    entry with the same normalized name is `DUPLICATE_FILE_NAME`; a file whose header declares more
+    than `max_member_bytes` is `FILE_SIZE_LIMIT_EXCEEDED` (nothing is read of it). The result is the
+    same for the same bundle, so callers may slice it into shards by position.
 
     Raises:
         InputError: the file is not a (plain, gzip, bzip2 or xz) tar archive; it is corrupt or
@@ -89,8 +98,16 @@ def scan_archive(path: Path, *, max_members: int) -> list[Member | RejectedMembe
                     f"bundle has more than {max_members} files, at most {max_members} are allowed; "
                     f"split it into bundles of at most {max_members} files"
                 )
-            entries.append(_classify(info, seen))
+            entry = _classify(info, seen)
+            if isinstance(entry, Member) and max_member_bytes is not None and entry.size > max_member_bytes:
+                entry = _too_large(entry, entry.size, max_member_bytes, "declares")
+            entries.append(entry)
     return entries
+
+
+def _too_large(member: Member, size: int, limit: int, verb: str) -> RejectedMember:
+    reason = f"bundle entry {verb} {size} bytes, the limit for a file of this batch is {limit} bytes"
+    return RejectedMember(member.tar_name, FileErrorType.FILE_SIZE_LIMIT_EXCEEDED, reason, member.name)
 
 
 def _classify(info: tarfile.TarInfo, seen: dict[str, str]) -> Member | RejectedMember:
@@ -141,17 +158,23 @@ def extract_member(path: Path, member: Member, dest: Path) -> None:
     with _open_tar(path, "r:*") as tar:
         for info in _entries(tar, path):
             if info.name == member.tar_name and info.isreg():
-                _copy_out(tar, info, dest, path)
+                _copy_out(tar, info, dest, path, None)
                 return
     raise InputError(f"expected a regular file {member.tar_name!r} in bundle {path.name!r}, found none")
 
 
-def iter_extracted(path: Path, members: Iterable[Member], workdir: Path) -> Iterator[tuple[Member, Path]]:
+def iter_extracted(
+    path: Path, members: Iterable[Member], workdir: Path, *, max_bytes: int | None = None
+) -> Iterator[tuple[Member, Path | RejectedMember]]:
     """Yield `(member, temporary path)` for each wanted member, in archive order, in one pass.
 
     The bundle is read as a stream (a compressed one is decompressed once) and reading stops after
     the last wanted member. Each temporary file keeps the member's extension and is deleted when
     the consumer asks for the next one or stops; the consumer may move it away first.
+
+    With `max_bytes`, a member larger than that, by its header here or by the bytes it turns out
+    to hold, is yielded with a `FILE_SIZE_LIMIT_EXCEEDED` rejection instead of a path: it is not
+    copied beyond `max_bytes`, and what was copied is deleted at once.
 
     Raises:
         InputError: the bundle is corrupt, or some members were not found in it.
@@ -165,12 +188,23 @@ def iter_extracted(path: Path, members: Iterable[Member], workdir: Path) -> Iter
             if member is None or not info.isreg():
                 continue
             del pending[info.name]
+            if max_bytes is not None and info.size > max_bytes:
+                yield member, _too_large(member, info.size, max_bytes, "declares")
+                if not pending:
+                    return
+                continue
             fd, tmp = tempfile.mkstemp(dir=workdir, prefix="member-", suffix=_safe_suffix(member.name))
             os.close(fd)
             temp = Path(tmp)
             try:
-                _copy_out(tar, info, temp, path)
-                yield member, temp
+                try:
+                    _copy_out(tar, info, temp, path, max_bytes)
+                except _OverLimit:
+                    temp.unlink(missing_ok=True)
+                    assert max_bytes is not None
+                    yield member, _too_large(member, max_bytes + 1, max_bytes, "holds at least")
+                else:
+                    yield member, temp
             finally:
                 temp.unlink(missing_ok=True)
             if not pending:
@@ -194,18 +228,27 @@ def _entries(tar: tarfile.TarFile, path: Path) -> Iterator[tarfile.TarInfo]:
         yield info
 
 
-def _copy_out(tar: tarfile.TarFile, info: tarfile.TarInfo, dest: Path, path: Path) -> None:
+class _OverLimit(Exception):
+    """Raised by `_copy_out` when a member holds more bytes than allowed."""
+
+
+def _copy_out(tar: tarfile.TarFile, info: tarfile.TarInfo, dest: Path, path: Path, max_bytes: int | None) -> None:
     source = tar.extractfile(info)
     if source is None:  # only regular files reach here; tarfile returns None for anything else
         raise InputError(f"expected a regular file, got tar entry {info.name!r} of type {info.type!r}")
+    written = 0
     with source, open(dest, "wb") as out:
         while True:
+            step = _COPY_CHUNK if max_bytes is None else min(_COPY_CHUNK, max_bytes + 1 - written)
             try:
-                chunk = source.read(_COPY_CHUNK)
+                chunk = source.read(step)
             except _CORRUPT as exc:
                 raise _corrupt(path, exc) from exc
             if not chunk:
                 return
+            written += len(chunk)
+            if max_bytes is not None and written > max_bytes:
+                raise _OverLimit  # counted, whatever the header said: never more than max_bytes on disk
             out.write(chunk)
 
 

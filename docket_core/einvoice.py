@@ -31,10 +31,13 @@ from xml.parsers import expat
 from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
+from docket_core.deadline import check_deadline
 from docket_core.errors import InputError
+from docket_core.pdf_attachments import list_attachments
 
 __all__ = [
     "EINVOICE_ATTACHMENT_NAMES",
+    "MAX_XML_BYTES",
     "EInvoice",
     "LineItem",
     "find_embedded_xml",
@@ -44,6 +47,12 @@ __all__ = [
 
 EINVOICE_ATTACHMENT_NAMES = ("factur-x.xml", "zugferd-invoice.xml", "ZUGFeRD-invoice.xml", "xrechnung.xml")
 """Attachment names the Factur-X, ZUGFeRD and XRechnung specifications give the invoice XML."""
+
+MAX_XML_BYTES = 32 * 1024 * 1024
+"""The most bytes an e-invoice XML attached to a PDF may decode to (real ones are well under 1 MiB)."""
+
+_XML_BLOCK = 1024 * 1024  # bytes parsed between two checks of the deadline
+_SNIFF_BYTES = 64 * 1024  # enough for an XML declaration, comments and the root element's namespaces
 
 _CII_NAMESPACES = {
     "CrossIndustryInvoice": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
@@ -141,21 +150,17 @@ def _parse_tree(data: bytes) -> tuple[str, Element]:
     parser.EndElementHandler = end
     parser.CharacterDataHandler = builder.data
     try:
-        parser.Parse(data, True)
+        # In blocks, so a job's per-file time budget is checked while a large document is parsed.
+        view = memoryview(data)
+        for start in range(0, len(view), _XML_BLOCK):
+            check_deadline()
+            parser.Parse(view[start : start + _XML_BLOCK], False)
+        parser.Parse(b"", True)
     except _Refused as e:
         raise InputError(str(e)) from None
     except expat.ExpatError as e:
         raise InputError(f"expected a well-formed XML e-invoice, got an XML syntax error: {e}") from e
     return root_ns[0], builder.close()
-
-
-def _root_kind(data: bytes) -> str | None:
-    """ "CII", "UBL" or None, from the root element only (cheap; used to pick attachments)."""
-    try:
-        ns, root = _parse_tree(data)
-    except InputError:
-        return None
-    return _syntax_of(ns, root.tag)
 
 
 def _syntax_of(ns: str, tag: str) -> str | None:
@@ -430,27 +435,30 @@ def open_pdf(path: Path) -> PdfReader:
     return reader
 
 
-def _xml_attachments(reader: PdfReader) -> Iterator[tuple[str, bytes]]:
-    """The `*.xml` files of the embedded-files name tree, then those of the catalog's /AF array.
+def _sniff_root(head: bytes) -> str | None:
+    """ "CII", "UBL" or None, from the root element at the start of a document (its first bytes)."""
+    found: list[str] = []
 
-    Only XML files are decoded: a PDF may also carry large images or PDFs it does not need to read.
-    """
-    attachments = reader.attachments  # lazy: contents are decoded on access
-    for name in attachments:
-        if name.lower().endswith(".xml"):
-            for content in attachments[name]:
-                yield name, content
-    # PDF/A-3 lists associated files in /AF; some writers put them nowhere else.
-    for spec_ref in reader.trailer["/Root"].get("/AF") or []:
-        spec = spec_ref.get_object()
-        name = str(spec.get("/UF") or spec.get("/F") or "")
-        embedded = spec.get("/EF")
-        stream = embedded and (embedded.get("/UF") or embedded.get("/F"))
-        if name.lower().endswith(".xml") and stream:
-            yield name, stream.get_object().get_data()
+    def start(name: str, _attrs: dict[str, str]) -> None:
+        found.append(name)
+        raise _Refused("root found")
+
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.StartDoctypeDeclHandler = _refuse_doctype
+    parser.EntityDeclHandler = _refuse_entity
+    parser.StartElementHandler = start
+    try:
+        parser.Parse(head, False)
+    except (_Refused, expat.ExpatError):
+        pass
+    if not found:
+        return None
+    ns, _, tag = found[0].rpartition(" ")
+    return _syntax_of(ns, tag)
 
 
-def find_embedded_xml(path: Path | PdfReader) -> tuple[str, bytes] | None:
+def find_embedded_xml(path: Path | PdfReader, *, max_bytes: int = MAX_XML_BYTES) -> tuple[str, bytes] | None:
     """The e-invoice XML a PDF carries, as `(attachment name, bytes)`, or None.
 
     A file with one of the standard names (`factur-x.xml`, `zugferd-invoice.xml`,
@@ -458,21 +466,28 @@ def find_embedded_xml(path: Path | PdfReader) -> tuple[str, bytes] | None:
     a CII CrossIndustryInvoice or a UBL Invoice/CreditNote. Both the embedded-files name tree and the
     catalog's /AF associated files are searched.
 
+    Attachments are chosen before they are decoded: by name, then by the root element read from the
+    first `_SNIFF_BYTES` decoded bytes of each `*.xml` file; only the chosen one is decoded whole,
+    and refused past `max_bytes` (`docket_core.pdf_attachments`).
+
     Args:
         path: The PDF, or a reader already opened with `open_pdf`.
+        max_bytes: The most bytes the chosen XML may decode to.
 
     Raises:
-        InputError: When the file is not a readable PDF.
+        InputError: When the file is not a readable PDF, or the chosen XML is larger than `max_bytes`
+            or does not decode.
     """
     reader = path if isinstance(path, PdfReader) else open_pdf(path)
     try:
-        candidates = list(_xml_attachments(reader))
+        candidates = [a for a in list_attachments(reader) if a.name.lower().endswith(".xml")]
+        for attachment in candidates:
+            if attachment.name in EINVOICE_ATTACHMENT_NAMES:
+                return attachment.name, attachment.read(max_bytes)
+        for attachment in candidates:
+            check_deadline()
+            if _sniff_root(attachment.head(_SNIFF_BYTES)) is not None:
+                return attachment.name, attachment.read(max_bytes)
     except (PyPdfError, AttributeError, KeyError, TypeError) as e:
         raise InputError(f"expected readable PDF attachments, got a malformed attachment tree: {e}") from e
-    for name, data in candidates:
-        if name in EINVOICE_ATTACHMENT_NAMES:
-            return name, data
-    for name, data in candidates:
-        if _root_kind(data) is not None:
-            return name, data
     return None

@@ -48,3 +48,4 @@ class FileErrorType(StrEnum):
     UNSAFE_ARCHIVE_MEMBER = "unsafe-archive-member"
     MALFORMED_REFERENCE = "malformed-reference"
     PROCESSING_ERROR = "processing-error"
+    PROCESSING_TIMEOUT = "processing-timeout"

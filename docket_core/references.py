@@ -14,11 +14,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, ClassVar
+from typing import BinaryIO
 from urllib.parse import urlsplit
 
 from docket_core.errors import FileErrorType, InputError
 from docket_core.names import normalize_name
+from docket_core.redact import REDACTED, path_secret
 
 __all__ = [
     "MAX_LINE_BYTES",
@@ -52,10 +53,9 @@ class Reference:
 class BadLine:
     """A line that is not a valid reference; `reason` says what was expected and what was got."""
 
-    error_type: ClassVar[FileErrorType] = FileErrorType.MALFORMED_REFERENCE
-
     line: int
     reason: str
+    error_type: FileErrorType = FileErrorType.MALFORMED_REFERENCE  # INVALID_FILE_NAME for a name Docket refuses
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,9 @@ class ReferenceShard:
 
 
 def redact_url(url: str) -> str:
-    """`url` safe to show: `scheme://host[:port]/path`, no credentials, query as `?<redacted>`.
+    """`url` safe to show: `scheme://host[:port]/path`, no credentials, query as `?<redacted>`, and
+    the path's credential of a known webhook host (`hooks.slack.com/services/<redacted>`, see
+    `docket_core.redact.WEBHOOK_PATH_SECRETS`).
 
     The fragment is dropped. Never raises, whatever `url` is.
     """
@@ -79,7 +81,11 @@ def redact_url(url: str) -> str:
         parts = urlsplit(base)
         host = parts.netloc.rpartition("@")[2]
         scheme = f"{parts.scheme}:" if parts.scheme else ""
-        shown = f"{scheme}//{host}{parts.path}" if parts.netloc else base.rpartition("@")[2]
+        path = parts.path
+        secret = path_secret(base)
+        if secret:
+            path = path[: len(path) - len(secret)] + REDACTED
+        shown = f"{scheme}//{host}{path}" if parts.netloc else base.rpartition("@")[2]
     except ValueError:  # e.g. an unbalanced "[" in the host
         shown = base.rpartition("@")[2]
     if len(shown) > _MAX_REDACTED_CHARS:
@@ -202,7 +208,7 @@ def _parse_line(line_no: int, raw: bytes) -> Reference | BadLine:
     try:
         name = normalize_name(value["name"])
     except InputError as exc:
-        return BadLine(line_no, f'line {line_no}: invalid "name": {exc}')
+        return BadLine(line_no, f'line {line_no}: invalid "name": {exc}', FileErrorType.INVALID_FILE_NAME)
     return Reference(line=line_no, name=name, url=url)
 
 

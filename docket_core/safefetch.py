@@ -29,13 +29,16 @@ import socket
 import ssl
 import tempfile
 from collections.abc import Callable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, ClassVar, TypeVar
 
 import httpx
 
+from docket_core import httpbody
 from docket_core.errors import DocketError, FileErrorType, UnsafeURLError
+from docket_core.redact import scrub_url_secrets
 from docket_core.references import redact_url
 from docket_core.settings import DocketSettings
 
@@ -56,7 +59,6 @@ __all__ = [
 ]
 
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-_CHUNK_BYTES = 64 * 1024
 _IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _T = TypeVar("_T")
 
@@ -490,11 +492,15 @@ async def _stream_body(response: httpx.Response, sink: _Sink, max_bytes: int, sh
     out = sink.open(length)
     written = 0
     try:
-        async for chunk in response.aiter_bytes(_CHUNK_BYTES):
-            written += len(chunk)
-            if written > max_bytes:
-                raise FileTooLarge(f"expected at most {max_bytes} bytes from {shown!r}, got more")
-            out.write(chunk)
+        # Raw bytes, decoded here: the cap counts decoded bytes as they are made (docket_core.httpbody).
+        async with aclosing(httpbody.aiter_body(response, max_bytes, repr(shown))) as pieces:
+            async for chunk in pieces:
+                written += len(chunk)
+                out.write(chunk)
+    except httpbody.BodyTooLarge as exc:
+        raise FileTooLarge(str(exc)) from exc
+    except httpbody.UnsupportedEncoding as exc:
+        raise DownloadFailed(str(exc)) from exc
     except httpx.TimeoutException as exc:
         raise DownloadTimedOut(f"expected the body of {shown!r} in time, got {type(exc).__name__}") from exc
     except httpx.HTTPError as exc:
@@ -578,7 +584,7 @@ def _scrub(text: str, url: str) -> str:
     """`text` with the query string of `url` (as given or as httpx encodes it) replaced by `<redacted>`."""
     query = url.split("#", 1)[0].partition("?")[2]
     if not query:
-        return text
+        return scrub_url_secrets(text, url)
     forms = {query}
     try:
         forms.add(httpx.URL(url).query.decode("ascii", "replace"))
@@ -587,4 +593,4 @@ def _scrub(text: str, url: str) -> str:
     for form in sorted(forms, key=len, reverse=True):
         if form:
             text = text.replace(form, "<redacted>")
-    return text
+    return scrub_url_secrets(text, url)  # and a known webhook host's path token

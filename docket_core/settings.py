@@ -45,6 +45,11 @@ class DocketSettings(QueueSettings, NotifySettings):
     max_image_bytes: int = Field(default=20 * MiB, ge=1, description="Largest image accepted.")
     max_document_bytes: int = Field(default=50 * MiB, ge=1, description="Largest document accepted.")
     max_video_bytes: int = Field(default=1024 * MiB, ge=1, description="Largest video accepted.")
+    max_references_bytes: int = Field(
+        default=1024 * MiB, ge=1, le=64 * 1024 * MiB,
+        description="Largest references file (JSONL) accepted, decoded; one fetched by URL must also "
+        "arrive within DOCKET_DOWNLOAD_TIMEOUT.",
+    )  # fmt: skip
     max_archive_members: int = Field(default=500, ge=1, le=10_000, description="Most files in a tar bundle.")
     shard_size: int = Field(default=500, ge=1, le=10_000, description="Files per shard (one task each).")
 
@@ -87,6 +92,11 @@ class DocketSettings(QueueSettings, NotifySettings):
     chunks_deployment: str = Field(
         default="process_chunks/process-chunks", description="The deployment a job fans out to (flow/deployment)."
     )
+    file_time_budget: float = Field(
+        default=60.0, gt=0, le=86_400,
+        description="Seconds one file's steps may run in a job or capture; past it the file fails with "
+        "processing-timeout (long loops check it, so the work stops) and the job goes on.",
+    )  # fmt: skip
     lease_seconds: float = Field(
         default=120.0, ge=1, le=3600,
         description="How long a chunk stays leased to a worker that stops renewing it (it renews every third of this).",

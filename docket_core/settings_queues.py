@@ -23,6 +23,10 @@ class QueueSettings(BaseSettings):
     webhook_concurrency: int = Field(
         default=32, ge=1, le=1024, description="Webhook requests one extension task has in flight at once."
     )
+    max_webhook_answer_bytes: int = Field(
+        default=16 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024,
+        description="Largest answer body a webhook extension may send, decoded; a longer one fails that call.",
+    )  # fmt: skip
     extension_workers: int = Field(
         default=32, ge=1, le=256, description="Threads running extension tasks (a level's extensions run in parallel)."
     )

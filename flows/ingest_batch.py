@@ -12,9 +12,9 @@ from prefect.runtime import flow_run
 from prefect.utilities.annotations import opaque
 
 from docket_core import progress
-from docket_core.errors import DocketError
+from docket_core.errors import DocketError, InputError, NotFoundError
 from docket_core.notifications.subscriptions import failure_type
-from docket_core.pushes import resolve_push
+from docket_core.pushes import recorded_request, resolve_push
 from docket_core.settings import get_settings
 from docket_core.staging.models import IngestRequest, IngestSummary
 from tasks.ingest import ingest_shard, plan_shards, record_shard, summarise_ingest
@@ -48,21 +48,39 @@ def _summary_markdown(summary: IngestSummary) -> str:
 
 
 @flow(name="ingest_batch", task_runner=build_task_runner(), log_prints=False)
-def ingest_batch(request: IngestRequest, store_block: str | None = None, catalog_block: str | None = None) -> IngestSummary:
+def ingest_batch(
+    request: IngestRequest | None = None,
+    store_block: str | None = None,
+    catalog_block: str | None = None,
+    push_id: str | None = None,
+) -> IngestSummary | None:
     """Stage files into a batch from a folder, a tar bundle or a references file.
 
     Every file ends `ingested` or `failed` with a typed reason. Safe to run again with the same
     `ingest_id`: finished shards are skipped, nothing is added twice.
 
     Args:
-        request: what to ingest and where to.
+        request: what to ingest and where to (give this or `push_id`).
         store_block: name of a `DocketStore` block; default from `DOCKET_*` settings.
         catalog_block: name of a `DocketCatalog` block; default from `DOCKET_*` settings.
+        push_id: a request recorded in the catalog (a verified push, set by the
+            `docket.ingest.requested` trigger, or one the CLI kept there because it carries URLs).
+            A push the catalog does not know starts nothing.
     """
     logger = get_run_logger()
     settings = get_settings()
     resources = resolve_resources(store_block, catalog_block)
-    request = resolve_push(resources.catalog(), request)  # a push's URLs come from the catalog, never from Prefect
+    if (request is None) == (push_id is None):
+        raise InputError("expected exactly one of request or push_id, got " + ("both" if push_id is not None else "neither"))
+    try:
+        # A push's request comes from the catalog, never from Prefect (nor from whoever posted the event).
+        if push_id is not None:
+            request = recorded_request(resources.catalog(), push_id)
+        else:
+            request = resolve_push(resources.catalog(), request)  # type: ignore[arg-type]
+    except NotFoundError as exc:
+        logger.error("Nothing ingested: %s (an event that did not come from the receiver starts no ingest)", exc)
+        return None
 
     try:
         plan = plan_shards(request, resources, settings)

@@ -11,6 +11,7 @@ from prefect.futures import as_completed
 from prefect.runtime import flow_run
 
 from docket_core import progress
+from docket_core.errors import InputError, NotFoundError
 from docket_core.jobs.leases import outstanding
 from docket_core.jobs.models import JobRequest
 from docket_core.jobs.queries import job_details
@@ -53,21 +54,24 @@ def _summary(d: dict[str, Any]) -> str:
 
 @flow(name="process_batch", task_runner=build_task_runner(), log_prints=False)
 def process_batch(
-    job: JobRequest, store_block: str | None = None, catalog_block: str | None = None, ingest_id: str | None = None,
+    job: JobRequest | None = None, store_block: str | None = None, catalog_block: str | None = None,
+    ingest_id: str | None = None,
     fanout: int | None = None,
     take_over_export: bool = False,
-) -> dict[str, Any]:
+) -> dict[str, Any] | None:
     """Run a workflow over every ingested file of a batch; results land as Parquet in an output batch.
 
     Per-file errors are recorded, not fatal; the job fails once more than `max_failure_rate` of the
     files failed. Running it again with the same `job_id` resumes: only chunks without results run.
 
     Args:
-        job: the batch, the workflow and the job's options.
+        job: the batch, the workflow and the job's options; without it, `ingest_id` names them.
         store_block: name of a `DocketStore` block; default from `DOCKET_*` settings.
         catalog_block: name of a `DocketCatalog` block; default from `DOCKET_*` settings.
-        ingest_id: the ingest that asked for this job (set by the `docket.batch.ingested` trigger): the
-            job id is derived from it and its notification URL is used.
+        ingest_id: the ingest that asked for this job (set by the `docket.batch.ingested` trigger, which
+            passes nothing else): the job id is derived from it and its notification URL is used; without
+            `job`, the batch and workflow are those the catalog recorded for that completed ingest, and an
+            ingest that asked for no job (or is unknown) starts nothing.
         fanout: start this many runs of the `process-chunks` deployment to share the chunks with
             (other Prefect workers); default DOCKET_JOB_FANOUT; 0 processes every chunk in this run.
         take_over_export: export the job even though another run started exporting it (that run died:
@@ -76,8 +80,14 @@ def process_batch(
     logger = get_run_logger()
     settings = get_settings()
     resources = resolve_resources(store_block, catalog_block)
-    if ingest_id:
-        job = job_for_ingest(job, ingest_id, resources)
+    if ingest_id is not None:  # "" too: a trigger's event without one names no ingest
+        try:
+            job = job_for_ingest(job, ingest_id, resources)
+        except NotFoundError as exc:
+            logger.error("No job started: %s (an event that did not come from a finished ingest starts nothing)", exc)
+            return None
+    elif job is None:
+        raise InputError("expected job, or ingest_id naming a completed ingest that asked for a workflow; got neither")
 
     plan = start_job(job, resources, settings, str(flow_run.id) if flow_run.id else None, take_over_export)
     logger.info("Job %s: %d files in %d chunks, %d chunks to do", plan.job_id, plan.total_files, plan.total_chunks, len(plan.pending_chunks))

@@ -97,6 +97,7 @@ def run_extension(name: str, chunk: Chunk, level: int, number: int, resources: R
         concurrency=settings.webhook_concurrency,
         sender=get_sender(),
         function_pool=_function_pool(settings.function_workers),
+        max_answer_bytes=settings.max_webhook_answer_bytes,
     )
     return call_extension(extension, chunk, level=level, options=options)
 

@@ -14,7 +14,7 @@ from docket_core.notifications.keys import EndpointCredentials, Keyring
 from docket_core.notifications.ledger import next_due_in
 from docket_core.notifications.settings import NotifySettings
 from docket_core.jobs.models import JobRequest
-from docket_core.notifications.subscriptions import job_for_ingest as _job_for_ingest, notify_ingest_failed
+from docket_core.notifications.subscriptions import job_for_ingest as _job_for_ingest, notify_ingest_failed, requested_job
 from docket_core.resources import Resources
 from docket_core.safefetch import URLPolicy
 from docket_core.settings import DocketSettings
@@ -97,7 +97,11 @@ def report_ingest_failure(request: IngestRequest, error_type: str, reason: str, 
 
 
 @task(name="job-for-ingest", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2, retry_condition_fn=retry_unless_bad_input)
-def job_for_ingest(job: JobRequest, ingest_id: str, resources: Resources) -> JobRequest:
-    """The job an ingest asked for: id derived from the ingest, notifications to the ingest's URL."""
+def job_for_ingest(job: JobRequest | None, ingest_id: str, resources: Resources) -> JobRequest:
+    """The job an ingest asked for: id derived from the ingest, notifications to the ingest's URL.
+
+    Without `job` (the `docket.batch.ingested` trigger), the batch and workflow come from the
+    catalog's record of the ingest (`requested_job`; NotFoundError when it asked for none).
+    """
     with resources.catalog().read() as conn:
-        return _job_for_ingest(conn, job, ingest_id)
+        return requested_job(conn, ingest_id) if job is None else _job_for_ingest(conn, job, ingest_id)

@@ -72,7 +72,7 @@ def demo(
         )
         summary = run_ingest(request, as_json=False)
         stdout.print(
-            f"[bold]{batch_id}[/]: {summary.ingested} ingested, {summary.failed} failed, "
+            f"{batch_id}: {summary.ingested} ingested, {summary.failed} failed, "
             f"{summary.duplicates} already there (flow run {summary.flow_run_id})"
         )
     catalog = Resources.from_settings(settings).catalog()
@@ -89,14 +89,14 @@ def demo(
                                           ("demo-invoice-capture", "demo-invoices", "invoice-capture")):  # fmt: skip
         details = run_job(JobRequest(batch_id=batch_id, workflow_id=workflow_id, job_id=job_id), as_json=False)
         stdout.print(
-            f"[bold]{job_id}[/] {details['state']}: {details['files_succeeded']} files processed, "
+            f"{job_id} {details['state']}: {details['files_succeeded']} files processed, "
             f"{details['files_failed']} failed; output batch {details['output_batch_id']}"
         )
         _show_rows(details)
 
     from docket_core.queues.demo import demo_queue
 
-    stdout.print("\n[bold]Queue[/]: the invoices through a queue with ordered extensions to an export")
+    stdout.print("\nQueue: the invoices through a queue with ordered extensions to an export")
     demo_queue(root / "queue", sorted(p for p in documents.iterdir() if p.is_file()),
                say=lambda line: stdout.print(line, highlight=False))  # fmt: skip
 

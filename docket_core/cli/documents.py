@@ -75,7 +75,7 @@ def upload(
         for summary in summaries:
             print_import(summary, as_json=False)
         for path, why in rejected.items():
-            stderr.print(f"[bold red]refused[/] {path}: {why}", highlight=False)
+            stderr.print(f"refused {path}: {why}", highlight=False)
     if rejected:
         raise typer.Exit(1)
 
@@ -105,7 +105,7 @@ def _details(document_id: int) -> dict[str, Any]:
 
 
 def _print_details(d: dict[str, Any]) -> None:
-    stdout.print(f"Document [bold]{d['document_id']}[/] in {d['queue_id']}: {d['status']} ({d['file_name']}, revision {d['revision']})")
+    stdout.print(f"Document {d['document_id']} in {d['queue_id']}: {d['status']} ({d['file_name']}, revision {d['revision']})")
     rows = []
     for section in d["content"]:
         for node in section.get("children") or []:

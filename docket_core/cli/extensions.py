@@ -69,13 +69,13 @@ def _save(item: dict[str, Any], as_json: bool, verb: str) -> None:
     if as_json:
         emit(saved)
         return
-    stdout.print(f"Extension [bold]{spec.name}[/] {verb}.")
+    stdout.print(f"Extension {spec.name} {verb}.")
     _print(saved)
 
 
 def _print(e: dict[str, Any]) -> None:
     target = e.get("url") or e.get("function")
-    stdout.print(f"[bold]{e['name']}[/] ({e['type']}{', inactive' if not e['active'] else ''}): {target}", highlight=False)
+    stdout.print(f"{e['name']} ({e['type']}{', inactive' if not e['active'] else ''}): {target}", highlight=False)
     if e["type"] == "connector":
         stdout.print("  connector (legacy, superseded by webhooks): validate on initialize/updated, save on export; never ordered")
     else:
@@ -193,7 +193,7 @@ def delete(name: str = _NAME, as_json: bool = JsonOption) -> None:
     if as_json:
         emit({"name": name, "deleted": True})
     else:
-        stdout.print(f"Extension [bold]{name}[/] deleted.")
+        stdout.print(f"Extension {name} deleted.")
 
 
 @app.command("list")
@@ -255,7 +255,7 @@ def graph(
     if not plans:
         stdout.print(f"No active extension is on queue {queue_id}.")
     for plan in plans:
-        stdout.print(f"[bold]{plan.event}[/] on {queue_id}:")
+        stdout.print(f"{plan.event} on {queue_id}:")
         if mermaid:
             stdout.print(plan.mermaid(), highlight=False, markup=False)
             continue

@@ -41,9 +41,14 @@ def run_job(request: JobRequest, *, as_json: bool, take_over_export: bool = Fals
     from tasks.resources import build_task_runner
 
     if not as_json:
-        stderr.print(f"Job [bold]{request.job_id}[/]: workflow {request.workflow_id} over batch {request.batch_id} (starting Prefect)...")
+        stderr.print(f"Job {request.job_id}: workflow {request.workflow_id} over batch {request.batch_id} (starting Prefect)...")
+    # The job's row keeps its notification URL (`_register`, idempotent); the run's parameters, which
+    # Prefect keeps and shows verbatim, do not carry it (it may hold a token).
+    if request.notifications_url:
+        _register(request)
+    job = request.model_copy(update={"notifications_url": None})
     with progress_bar(request.job_id or "", "processing", enabled=not as_json, poll=_polled(request.job_id or "")):
-        process_batch.with_options(task_runner=build_task_runner())(job=request, take_over_export=take_over_export)
+        process_batch.with_options(task_runner=build_task_runner())(job=job, take_over_export=take_over_export)
     _deliver_job_notifications(request.job_id or "", as_json=as_json)
     return _details(request.job_id or "")
 
@@ -101,7 +106,7 @@ def _print(details: dict[str, Any], as_json: bool) -> None:
         emit(details)
         return
     stdout.print(
-        f"Job [bold]{details['job_id']}[/] {details['state']} ({details['stage']}): {details['files_succeeded']} succeeded, "
+        f"Job {details['job_id']} {details['state']} ({details['stage']}): {details['files_succeeded']} succeeded, "
         f"{details['files_failed']} failed of {details['files_total']}"
     )
     for error_type, n in details["errors_by_type"].items():

@@ -7,7 +7,6 @@ from contextlib import contextmanager
 from typing import Any, Optional
 
 import typer
-from rich.markup import escape
 
 from docket_core.cli.output import JsonOption, emit, fail, guarded, stderr, stdout, table
 from docket_core.cli.prefect_server import attach_prefect
@@ -63,8 +62,8 @@ def show(event_id: str = _EVENT, as_json: bool = JsonOption) -> None:
     if as_json:
         emit(details)
         return
-    stdout.print(f"[bold]{details['event_id']}[/] {escape(details['type'])} about {escape(details['resource'])}: "
-                 f"{details['status']} after {details['attempts']} attempts, to {escape(details['endpoint'])}",
+    stdout.print(f"{details['event_id']} {details['type']} about {details['resource']}: "
+                 f"{details['status']} after {details['attempts']} attempts, to {details['endpoint']}",
                  highlight=False, emoji=False)  # fmt: skip
     if details["last_error"]:
         stdout.print(f"  last error: {details['last_error']}", highlight=False, emoji=False, markup=False)

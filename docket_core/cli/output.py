@@ -16,14 +16,18 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from docket_core import progress as live
 from docket_core.errors import DocketError, InputError, NotFoundError
 
 __all__ = ["JsonOption", "emit", "emit_line", "fail", "guarded", "progress_bar", "stderr", "table"]
 
-stdout = Console(soft_wrap=True)
-stderr = Console(stderr=True, soft_wrap=True)
+# What commands print is mostly outside text (names, URLs, reasons, error messages): neither console
+# reads markup, highlights or emoji codes, so `[a-z0-9_-]` or `a[/]b.jpg` print as they are. Style,
+# where wanted, is given as `rich.text.Text` with a style, never by markup inside a string.
+stdout = Console(soft_wrap=True, markup=False, highlight=False, emoji=False)
+stderr = Console(stderr=True, soft_wrap=True, markup=False, highlight=False, emoji=False)
 
 JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON instead of tables.")
 
@@ -50,16 +54,16 @@ def emit_line(obj: Any) -> None:
 
 
 def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
-    t = Table(title=title, show_lines=False)
+    t = Table(title=Text(title), show_lines=False)
     for column in columns:
         t.add_column(column)
     for row in rows:
-        t.add_row(*["" if v is None else str(v) for v in row])
+        t.add_row(*[Text("" if v is None else str(v)) for v in row])  # cells hold outside text: never markup
     stdout.print(t)
 
 
 def fail(message: str, code: int = 2) -> None:
-    stderr.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    stderr.print(Text.assemble(("error:", "bold red"), " ", message), soft_wrap=True)
     raise typer.Exit(code)
 
 

@@ -47,7 +47,7 @@ def _schema_file(path: Path) -> list[dict[str, Any]]:
 
 
 def _print_queue(details: dict[str, Any]) -> None:
-    stdout.print(f"[bold]{details['queue_id']}[/] ({details['name']}): workflow {details['workflow_id'] or 'none'}, "
+    stdout.print(f"{details['queue_id']} ({details['name']}): workflow {details['workflow_id'] or 'none'}, "
                  f"auto_confirm {details['auto_confirm']}, export_to_review {details['export_to_review']}")  # fmt: skip
     table("Fields", ["id", "type", "required", "options / columns"], [
         [f["id"], f.get("type", "string"), "yes" if f.get("required") else "",
@@ -111,7 +111,7 @@ def create(
     if as_json:
         emit({**details, "created": created, "notes": notes})
         return
-    stdout.print(f"Queue [bold]{queue_id}[/] {'created' if created else 'updated'}.")
+    stdout.print(f"Queue {queue_id} {'created' if created else 'updated'}.")
     for note in notes:
         stderr.print(f"note: {note}")
     _print_queue(details)
@@ -210,7 +210,7 @@ def subscribe(
     if as_json:
         emit({**shown, "created": created})
         return
-    stdout.print(f"Queue [bold]{queue_id}[/]: {shown['url']} {'subscribed' if created else 'now subscribed'} to {_events_text(shown)} "
+    stdout.print(f"Queue {queue_id}: {shown['url']} {'subscribed' if created else 'now subscribed'} to {_events_text(shown)} "
                  f"(key {shown['endpoint_key'][:12]}).")  # fmt: skip
 
 
@@ -229,7 +229,7 @@ def unsubscribe(
     if as_json:
         emit(gone)
         return
-    stdout.print(f"Queue [bold]{queue_id}[/]: {gone['url']} unsubscribed.")
+    stdout.print(f"Queue {queue_id}: {gone['url']} unsubscribed.")
 
 
 @app.command("subscriptions")
@@ -261,7 +261,7 @@ def run_import(request: Any, *, as_json: bool) -> Any:
     from docket_core.cli.notifications import delivering_new
 
     if not as_json:
-        stderr.print(f"Importing into queue [bold]{request.queue_id}[/] (starting Prefect)...")
+        stderr.print(f"Importing into queue {request.queue_id} (starting Prefect)...")
     with delivering_new(as_json=as_json):
         return import_documents(request=request)
 
@@ -271,7 +271,7 @@ def print_import(summary: Any, as_json: bool) -> None:
         emit(summary)
         return
     stdout.print(
-        f"Queue [bold]{summary.queue_id}[/]: {len(summary.document_ids)} documents ({summary.created} new, {summary.existing} "
+        f"Queue {summary.queue_id}: {len(summary.document_ids)} documents ({summary.created} new, {summary.existing} "
         f"already there), {summary.captured} captured, {summary.failed_import} failed import, {summary.confirmed} confirmed, "
         f"{len(summary.blocked)} to review"
     )
@@ -367,7 +367,7 @@ def export(
     from flows.export_queue import export_queue
 
     if not as_json:
-        stderr.print(f"Exporting {'queue [bold]' + queue_id + '[/]' if queue_id else 'every queue'} (starting Prefect)...")
+        stderr.print(f"Exporting {'queue ' + queue_id if queue_id else 'every queue'} (starting Prefect)...")
     from docket_core.cli.notifications import delivering_new
 
     with delivering_new(as_json=as_json):

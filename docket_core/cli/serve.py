@@ -81,14 +81,25 @@ def load_deployments(path: Path | None = None) -> list[Any]:
 
 
 def emit_ingest_requested(request: IngestRequest) -> str | None:
-    """Announce an accepted push as the Prefect event `docket.ingest.requested` (its payload is the request)."""
+    """Announce an accepted push as the Prefect event `docket.ingest.requested`.
+
+    `request` is the receiver's `announced` request. The payload names the push (`push_id`), which is
+    all the `ingest-batch` trigger passes on; the batch, ingest and workflow ids are there to be read in
+    the UI. The flow rebuilds the request from the catalog, so a forged event starts nothing.
+    """
     from prefect.events import emit_event
 
+    from docket_core.pushes import push_id_of
+
+    push_id = push_id_of(request)
+    if push_id is None:
+        raise InputError(f"expected a request announced by the receiver (source push:<id>), got source kind {request.source_kind!r}")
     event = emit_event(
         event="docket.ingest.requested",
         resource={"prefect.resource.id": f"docket.ingest.{request.ingest_id}"},
         related=[{"prefect.resource.id": f"docket.batch.{request.batch_id}", "prefect.resource.role": "batch"}],
-        payload={"request": request.model_dump(mode="json")},
+        payload={"push_id": push_id, "batch_id": request.batch_id, "ingest_id": request.ingest_id,
+                 "workflow_id": request.workflow_id},  # fmt: skip
     )
     return str(event.id) if event is not None else None
 

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from docket_core.cli.output import JsonOption, emit, guarded, stdout
+from docket_core.redact import redact_config_url
 from docket_core.settings import DocketSettings, get_settings
 
 __all__ = ["settings_command", "settings_rows"]
@@ -34,6 +35,8 @@ def settings_rows(settings: DocketSettings) -> list[dict[str, Any]]:
             value = f"<generated in {settings.home / 'secrets' / name.replace('_', '-')}>"
         if name == "catalog_url":
             value = _without_password(value)
+        if name.endswith("_url") and isinstance(value, str):
+            value = redact_config_url(value)  # a userinfo password, password=/token=/sig= values
         rows.append({
             "variable": f"DOCKET_{name.upper()}",
             "value": _shown(value),
@@ -65,6 +68,6 @@ def settings_command(as_json: bool = JsonOption) -> None:
         return
     for r in rows:
         value = "" if r["value"] is None else r["value"]
-        stdout.print(f"[bold]{r['variable']}[/]={value}{'' if r['default'] else '  [green](set)[/]'}", highlight=False)
+        stdout.print(f"{r['variable']}={value}{'' if r['default'] else '  (set)'}", highlight=False)
         stdout.print(f"    {r['description']}", highlight=False, soft_wrap=True)
     stdout.print("Set them as environment variables (or in a .env file in the working folder).")

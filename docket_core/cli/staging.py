@@ -47,11 +47,18 @@ def run_ingest(request: IngestRequest, *, as_json: bool) -> IngestSummary:
     from flows.ingest_batch import ingest_batch
     from tasks.resources import build_task_runner
 
+    from docket_core.pushes import carries_urls, hold_request
+
+    # A URL (a signed references URL, a notification URL with a token) goes to the catalog, and the
+    # flow run's parameters name only the record: Prefect keeps parameters verbatim and shows them.
+    params: dict[str, object] = {"request": request}
+    if carries_urls(request):
+        params = {"push_id": hold_request(Resources.from_settings().catalog(), request)}
     if not as_json:
-        stderr.print(f"Ingest [bold]{request.ingest_id}[/] into batch [bold]{request.batch_id}[/] (starting Prefect)...")
+        stderr.print(f"Ingest {request.ingest_id} into batch {request.batch_id} (starting Prefect)...")
     try:
         with progress_bar(request.ingest_id, "staging", enabled=not as_json, poll=_polled(request.ingest_id)):
-            summary = ingest_batch.with_options(task_runner=build_task_runner())(request=request)
+            summary = ingest_batch.with_options(task_runner=build_task_runner())(**params)
     finally:
         if request.notifications_url:  # what the ingest queued goes out now; retries later
             deliver_after_flow(as_json=as_json)
@@ -74,7 +81,7 @@ def _print_summary(summary: IngestSummary, as_json: bool) -> None:
         return
     note = " (this ingest had completed before: nothing added)" if summary.already_completed else ""
     stdout.print(
-        f"Batch [bold]{summary.batch_id}[/]: {summary.ingested} ingested, {summary.failed} failed, "
+        f"Batch {summary.batch_id}: {summary.ingested} ingested, {summary.failed} failed, "
         f"{summary.duplicates} already there{note}. Ingest {summary.ingest_id} {summary.status}."
     )
     if summary.failed:
@@ -248,7 +255,7 @@ def show_batch_details(batch_id: str = _BATCH, as_json: bool = JsonOption) -> No
     if as_json:
         emit(details)
         return
-    stdout.print(f"[bold]{details['batch_id']}[/] ({details['media_kind']}, created {details['created_at']})")
+    stdout.print(f"{details['batch_id']} ({details['media_kind']}, created {details['created_at']})")
     stdout.print(f"  ingested: {details['files_count']}  failed: {details['failed_count']}  bytes: {details['bytes']}")
     for media_type, n in details["content_types"].items():
         stdout.print(f"  {media_type}: {n}")
@@ -283,7 +290,7 @@ def list_ingest_details(
         return
     for record in records:
         stdout.print(
-            f"[bold]{record['shard_id']}[/] {record['status']}: {record['ingested_files']} ingested, "
+            f"{record['shard_id']} {record['status']}: {record['ingested_files']} ingested, "
             f"{record['duplicates']} already there, {record['failed_count']} failed"
         )
         for failed in record["failed_files"]:
@@ -331,5 +338,10 @@ def export_batch(
         result = run(resources, batch_id, target_dir, progress_key=key)
     if as_json:
         emit(result.__dict__)
-        return
-    stdout.print(f"{result.copied} files copied, {result.skipped} already there, into {result.target_dir}")
+    else:
+        failed = f", {len(result.failed)} failed" if result.failed else ""
+        stdout.print(f"{result.copied} files copied, {result.skipped} already there{failed}, into {result.target_dir}")
+        for item in result.failed:
+            stdout.print(f"  {item['reason']}")
+    if result.failed:
+        raise typer.Exit(1)

@@ -25,7 +25,7 @@ def list_workflows(as_json: bool = JsonOption) -> None:
         emit(described)
         return
     for w in described:
-        stdout.print(f"[bold]{w['workflow_id']}[/] ({', '.join(w['media'])}; {w['source']}): {w['description']}")
+        stdout.print(f"{w['workflow_id']} ({', '.join(w['media'])}; {w['source']}): {w['description']}")
         for n, level in enumerate(w["levels"], start=1):
             stdout.print(f"  level {n}: {', '.join(level)}")
         stdout.print(f"  fields: {', '.join(w['fields'])}")

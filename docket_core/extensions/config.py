@@ -21,6 +21,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, fiel
 from docket_core.dag import DAGError, describe_levels, edges, plan_levels, to_mermaid, validate_dag
 from docket_core.errors import InputError
 from docket_core.names import check_id
+from docket_core.references import redact_url
 
 __all__ = [
     "CONNECTOR_CALLS",
@@ -172,6 +173,8 @@ class ExtensionSpec(BaseModel):
         shown = self.model_dump(mode="json", exclude={"secret"})
         shown["queues"] = {q: list(names) for q, names in self.queues.items()}
         shown["has_secret"] = self.secret is not None or bool(self.secret_block)
+        if shown.get("url"):  # a query string or a webhook host's path token is a credential too
+            shown["url"] = redact_url(shown["url"])
         return shown
 
 

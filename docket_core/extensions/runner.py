@@ -22,7 +22,7 @@ from docket_core.extensions.config import CONNECTOR_CALLS, ExtensionPlan, Extens
 from docket_core.extensions.content import Node, index_content, iter_nodes, max_id
 from docket_core.extensions.merge import ExtensionResult, HookResponseError, merge_email_files, merge_level, parse_hook_response
 from docket_core.extensions.payload import annotation_request, email_request
-from docket_core.extensions.webhook import WebhookCall, WebhookSender
+from docket_core.extensions.webhook import DEFAULT_MAX_ANSWER_BYTES, WebhookCall, WebhookSender
 from docket_core.workflows.registry import import_function
 
 try:  # orjson comes with Prefect; a thousand request bodies per extension make the difference show
@@ -102,12 +102,14 @@ class Chunk:
 
 @dataclass(frozen=True)
 class CallOptions:
-    """How calls go out: where URLs in payloads point, how many webhook requests at once, the function pool."""
+    """How calls go out: where URLs in payloads point, how many webhook requests at once, the function
+    pool, and the most bytes a webhook's answer may hold (decoded)."""
 
     base_url: str
     concurrency: int
     sender: WebhookSender | None = None
     function_pool: ThreadPoolExecutor | None = None
+    max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES
 
 
 def doc_state(document_id: int, revision: int, info: Mapping[str, Any], content: list[Node], updated: Sequence[int] = ()) -> DocState:
@@ -137,7 +139,9 @@ def call_extension(ext: ExtensionSpec, chunk: Chunk, *, level: int, options: Cal
     if ext.type == "connector":
         url = f"{url.rstrip('/')}/{CONNECTOR_CALLS[chunk.event]}"
     secret = ext.secret.get_secret_value() if ext.secret else None
-    calls = [WebhookCall(url, _dumps(r), secret, ext.timeout_s, ext.retries, ext.name) for r in requests]
+    calls = [
+        WebhookCall(url, _dumps(r), secret, ext.timeout_s, ext.retries, ext.name, options.max_answer_bytes) for r in requests
+    ]
     if options.sender is None:
         raise ValueError("CallOptions.sender is needed to call webhook extensions")
     answers = options.sender.send_many(calls, concurrency=options.concurrency)

@@ -22,7 +22,10 @@ from dataclasses import dataclass
 import certifi
 import httpx
 
+from docket_core import httpbody
+
 __all__ = [
+    "DEFAULT_MAX_ANSWER_BYTES",
     "SIGNATURE_HEADER",
     "WebhookAnswer",
     "WebhookCall",
@@ -35,6 +38,8 @@ __all__ = [
 ]
 
 SIGNATURE_HEADER = "X-Rossum-Signature-SHA256"
+DEFAULT_MAX_ANSWER_BYTES = 16 * 1024 * 1024
+"""The default cap on one answer's body, decoded (`DOCKET_MAX_WEBHOOK_ANSWER_BYTES`)."""
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 
 
@@ -50,7 +55,8 @@ def verify(body: bytes, secret: str, header: str | None) -> bool:
 
 @dataclass(frozen=True)
 class WebhookCall:
-    """One request: the body is sent as is, signed when there is a secret."""
+    """One request: the body is sent as is, signed when there is a secret; an answer whose body is
+    longer than `max_answer_bytes` (decoded) is refused."""
 
     url: str
     body: bytes
@@ -58,6 +64,7 @@ class WebhookCall:
     timeout_s: float
     retries: int
     extension: str
+    max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES
 
     def __repr__(self) -> str:  # never show the secret, even in a traceback
         return f"WebhookCall(extension={self.extension!r}, url={self.url!r}, bytes={len(self.body)})"
@@ -150,7 +157,7 @@ class WebhookSender:
         return [a for a in answers if a is not None]
 
     async def _send(self, client: httpx.AsyncClient, call: WebhookCall) -> WebhookAnswer:
-        headers = {"Content-Type": "application/json", "User-Agent": "docket-extensions"}
+        headers = {"Content-Type": "application/json", "User-Agent": "docket-extensions", "Accept-Encoding": httpbody.ACCEPT_ENCODING}
         if call.secret:
             headers[SIGNATURE_HEADER] = sign(call.body, call.secret)
         answer = WebhookAnswer(None, b"", "not sent", False, 0)
@@ -158,13 +165,22 @@ class WebhookSender:
             try:
                 # One deadline for the whole exchange: httpx's own timeouts are per phase.
                 async with asyncio.timeout(call.timeout_s):
-                    response = await client.post(call.url, content=call.body, headers=headers)
+                    request = client.build_request("POST", call.url, content=call.body, headers=headers)
+                    response = await client.send(request, stream=True)
+                    try:
+                        # Read raw and decoded within the cap (docket_core.httpbody): httpx would decode
+                        # a compressed answer whole first.
+                        content = await httpbody.aread_body(response, call.max_answer_bytes, f"extension {call.extension!r}")
+                    finally:
+                        await response.aclose()
             except TimeoutError:
                 answer = WebhookAnswer(None, b"", f"no answer within {call.timeout_s:g} s", True, attempt)
+            except httpbody.BodyError as e:  # the same answer would come again: no retry
+                return WebhookAnswer(None, b"", str(e), False, attempt)
             except httpx.HTTPError as e:
                 answer = WebhookAnswer(None, b"", f"{type(e).__name__}: {e}", False, attempt)
             else:
-                answer = WebhookAnswer(response.status_code, response.content, None, False, attempt)
+                answer = WebhookAnswer(response.status_code, content, None, False, attempt)
                 if response.status_code not in _RETRY_STATUS:
                     return answer
             if attempt <= call.retries:

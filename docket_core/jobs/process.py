@@ -21,6 +21,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from docket_core import deadline
 from docket_core.catalog import utcnow
 from docket_core.catalog.schema import files, job_chunks, jobs
 from docket_core.errors import DocketError, FileErrorType
@@ -28,6 +29,7 @@ from docket_core.jobs import leases
 from docket_core.jobs.models import ChunkSummary
 from docket_core.outputs import FileResult, PartWriter
 from docket_core.progress import advance
+from docket_core.redact import strip_local_paths
 from docket_core.resources import Resources
 from docket_core.settings import DocketSettings
 from docket_core.store import local_blob
@@ -60,27 +62,58 @@ def _planned(workflow: Workflow) -> list[list[Step]]:
     return levels
 
 
-def run_file(workflow: Workflow, path: Path, name: str, media_type: str | None, sha256: str | None) -> FileResult:
-    """Run every step of `workflow` over one file, level by level; a step's error fails only this file."""
+def run_file(
+    workflow: Workflow, path: Path, name: str, media_type: str | None, sha256: str | None, *, time_budget: float | None = None
+) -> FileResult:
+    """Run every step of `workflow` over one file, level by level; a step's error fails only this file.
+
+    With `time_budget` (seconds, `DOCKET_FILE_TIME_BUDGET`), the file fails with `processing-timeout`
+    once its steps have run that long: the steps' loops check the deadline (`docket_core.deadline`,
+    which says why it is cooperative), and it is checked again after every step.
+    """
     result = FileResult(file_name=name, media_type=media_type, sha256=sha256, status="succeeded")
-    for level in _planned(workflow):
-        seen = dict(result.datapoints)  # a level sees what earlier levels produced, never its peers
-        for step in level:
-            try:
-                out = step.fn(FileContext(name=name, media_type=media_type or "", path=path, datapoints=seen))
-            except DocketError as exc:
-                return _failed(result, FileErrorType.INVALID_FILE_CONTENT, f"step {step.name!r}: {exc}")
-            except Exception as exc:  # noqa: BLE001 - a bug in one step must not stop the batch; it is recorded
-                return _failed(result, FileErrorType.PROCESSING_ERROR, f"step {step.name!r} raised {type(exc).__name__}: {exc}")
-            for schema_id, value in out.datapoints.items():
-                result.datapoints[schema_id] = value
-                result.sources[schema_id] = step.name
-            result.messages.extend(m if m.source else Message(m.type, m.content, m.schema_id, step.name) for m in out.messages)
+    with deadline.time_budget(time_budget, f"file {name!r}"):
+        for level in _planned(workflow):
+            seen = dict(result.datapoints)  # a level sees what earlier levels produced, never its peers
+            for step in level:
+                failed = _run_step(step, result, FileContext(name=name, media_type=media_type or "", path=path, datapoints=seen))
+                if failed is not None:
+                    return failed
     return result
 
 
+def _run_step(step: Step, result: FileResult, ctx: FileContext) -> FileResult | None:
+    """Run one step into `result`; the failed result when it fails (or ran out of time), else None."""
+    try:
+        out = step.fn(ctx)
+        deadline.check_deadline()  # a step may have swallowed the timeout, or have no loop that checks
+    except deadline.ProcessingTimeout as exc:
+        return _failed(result, FileErrorType.PROCESSING_TIMEOUT, f"step {step.name!r}: {exc}")
+    except DocketError as exc:
+        return _timed_out(step, result) or _failed(result, FileErrorType.INVALID_FILE_CONTENT, f"step {step.name!r}: {exc}")
+    except Exception as exc:  # noqa: BLE001 - a bug in one step must not stop the batch; it is recorded
+        return _timed_out(step, result) or _failed(
+            result, FileErrorType.PROCESSING_ERROR, f"step {step.name!r} raised {type(exc).__name__}: {exc}"
+        )
+    for schema_id, value in out.datapoints.items():
+        result.datapoints[schema_id] = value
+        result.sources[schema_id] = step.name
+    result.messages.extend(m if m.source else Message(m.type, m.content, m.schema_id, step.name) for m in out.messages)
+    return None
+
+
+def _timed_out(step: Step, result: FileResult) -> FileResult | None:
+    """The timed-out result when the budget is spent (a step's own error may stand for the timeout)."""
+    try:
+        deadline.check_deadline()
+    except deadline.ProcessingTimeout as exc:
+        return _failed(result, FileErrorType.PROCESSING_TIMEOUT, f"step {step.name!r}: {exc}")
+    return None
+
+
 def _failed(result: FileResult, error_type: str, reason: str) -> FileResult:
-    result.status, result.error_type, result.error_reason = "failed", str(error_type), reason[:2000]
+    # A step's error often quotes the local copy it read (FFmpeg, Pillow): never a path in a reason.
+    result.status, result.error_type, result.error_reason = "failed", str(error_type), strip_local_paths(reason)[:2000]
     result.datapoints, result.sources = {}, {}
     return result
 
@@ -169,7 +202,7 @@ def _process(lease: leases.Lease, heartbeat: leases.Heartbeat, workflow: Workflo
                 return FileResult(name, None, None, "failed", error_type=FileErrorType.PROCESSING_ERROR,
                                   error_reason=f"file {name!r} is no longer in batch {job.batch_id!r}")  # fmt: skip
             with local_blob(store, row.sha256) as path:
-                return run_file(workflow, path, name, row.media_type, row.sha256)
+                return run_file(workflow, path, name, row.media_type, row.sha256, time_budget=settings.file_time_budget)
         finally:
             advance(job.job_id)
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from docket_core import safefetch
+from docket_core import httpbody, safefetch
 from docket_core.catalog import Catalog, utcnow
 from docket_core.notifications import ledger
 from docket_core.notifications.keys import Keyring
@@ -32,6 +32,7 @@ from docket_core.notifications.ledger import Attempt, Claimed
 from docket_core.notifications.payloads import body_bytes
 from docket_core.notifications.schedule import Verdict, classify_status, parse_retry_after
 from docket_core.notifications.settings import NotifySettings
+from docket_core.redact import scrub_url_secrets
 from docket_core.references import redact_url
 from docket_core.signing import sign_headers
 
@@ -61,8 +62,7 @@ def new_owner() -> str:
 
 
 def _scrub(text: str, url: str) -> str:
-    query = url.split("#", 1)[0].partition("?")[2]
-    return text.replace(query, "<redacted>") if query else text
+    return scrub_url_secrets(text, url)  # its query, and the path's token of a known webhook host
 
 
 def _describe(exc: BaseException, url: str) -> str:
@@ -144,17 +144,19 @@ class _Sender:
 
 
 async def _read_some(response: httpx.Response) -> str:
-    """Drain a small answer (so the connection is reused); keep the start of a long one for the record."""
-    length = response.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) <= 64 * 1024:
-        data = await response.aread()
-    else:
-        data = b""
-        async for chunk in response.aiter_bytes():
-            data += chunk
-            if len(data) >= _EXCERPT:
-                break
-    return data[:_EXCERPT].decode("utf-8", "replace").strip()
+    """The start of an answer, for the record: at most `_EXCERPT` decoded bytes are kept.
+
+    The body is read raw and decoded within a bound (`docket_core.httpbody`): a compressed answer
+    cannot expand past a few pieces of 64 KiB, and an answer in an encoding Docket does not decode
+    is recorded as such rather than read.
+    """
+    try:
+        data = await httpbody.aread_body(response, _EXCERPT, "the subscriber", truncate=True)
+    except httpbody.BodyError as exc:
+        return f"(answer not read: {exc})"
+    text = data[:_EXCERPT].decode("utf-8", "replace")
+    # Control characters (NUL above all, which PostgreSQL text refuses) are shown as "?".
+    return "".join(ch if ch.isprintable() or ch in "\t\n" else "?" for ch in text).strip()
 
 
 async def send_claimed(
@@ -183,7 +185,7 @@ async def send_claimed(
         trust_env=False,  # proxies would bypass the address check; .netrc would add credentials
         timeout=httpx.Timeout(settings.notify_timeout),
         limits=httpx.Limits(max_connections=settings.notify_concurrency, max_keepalive_connections=settings.notify_concurrency),
-        headers={"user-agent": USER_AGENT},
+        headers={"user-agent": USER_AGENT, "accept-encoding": httpbody.ACCEPT_ENCODING},
     )
     async with client:
         sender = _Sender(client, keyring, settings, policy)

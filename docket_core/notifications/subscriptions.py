@@ -21,13 +21,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from docket_core.catalog.schema import ingests, job_chunks, jobs
-from docket_core.errors import FileErrorType
+from docket_core.errors import FileErrorType, NotFoundError
 from docket_core.jobs.models import JobRequest
 from docket_core.notifications import payloads
 from docket_core.notifications.outbox import Outgoing, enqueue, enqueue_many
 from docket_core.notifications.settings import get_notify_settings
 
 __all__ = [
+    "requested_job",
     "document_resource",
     "failure_type",
     "ingest_resource",
@@ -254,3 +255,24 @@ def job_for_ingest(conn: sa.Connection, job: JobRequest, ingest_id: str) -> JobR
     if job.notifications_url is None and row is not None and row.notifications_url:
         update["notifications_url"] = row.notifications_url
     return job.model_copy(update=update) if update else job
+
+
+def requested_job(conn: sa.Connection, ingest_id: str) -> JobRequest:
+    """The job a completed ingest asked for, rebuilt from the catalog's ingest record alone (the
+    `docket.batch.ingested` trigger passes only the ingest's id, so a forged event starts no job).
+
+    Raises:
+        NotFoundError: no such ingest, it has not completed, or it named no workflow.
+    """
+    row = conn.execute(
+        sa.select(ingests.c.batch_id, ingests.c.status, ingests.c.workflow_id).where(ingests.c.ingest_id == ingest_id)
+    ).first()
+    if row is None:
+        raise NotFoundError(f"no ingest {ingest_id!r} is recorded in the catalog")
+    if row.status != "completed" or not row.workflow_id:
+        raise NotFoundError(
+            f"ingest {ingest_id!r} is {row.status} and named "
+            + (f"workflow {row.workflow_id!r}" if row.workflow_id else "no workflow")
+            + "; a job starts after a completed ingest that named one"
+        )
+    return job_for_ingest(conn, JobRequest(batch_id=row.batch_id, workflow_id=row.workflow_id), ingest_id)

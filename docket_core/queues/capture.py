@@ -113,7 +113,7 @@ def capture_chunk(document_ids: list[int], queue_id: str, resources: Resources, 
         if row.sha256 is None:
             return FileResult(row.file_name, row.media_type, None, "failed", error_reason="the document has no stored file")
         with local_blob(store, row.sha256) as path:
-            return run_file(workflow, path, row.file_name, row.media_type, row.sha256)
+            return run_file(workflow, path, row.file_name, row.media_type, row.sha256, time_budget=settings.file_time_budget)
 
     with ThreadPoolExecutor(max_workers=settings.file_workers, thread_name_prefix="docket-capture") as pool:
         results = list(pool.map(one, rows))

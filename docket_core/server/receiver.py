@@ -137,7 +137,9 @@ class _Receiver:
     def parse(self, body: bytes) -> IngestPush:
         try:
             data = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except RecursionError as exc:
+            raise _Rejected(400, "expected a JSON object, got JSON nested too deeply") from exc
+        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, or an integer too long to convert
             raise _Rejected(400, f"expected a JSON object, got invalid JSON: {exc}") from exc
         try:
             push = IngestPush.model_validate(data)

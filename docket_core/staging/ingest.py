@@ -20,7 +20,9 @@ from docket_core import archive, references, safefetch
 from docket_core.catalog.schema import batches, ingests, shards
 from docket_core.errors import FileErrorType
 from docket_core.media import BatchKind, FileRejected, inspect_file
+from docket_core.names import shown_name
 from docket_core.progress import advance
+from docket_core.redact import strip_local_paths
 from docket_core.resources import Resources
 from docket_core.settings import DocketSettings
 from docket_core.staging.models import FileOutcome
@@ -107,9 +109,14 @@ def _folder(spec: dict, root: Path, kind: BatchKind, settings: DocketSettings, s
         try:
             return stage_file(path, name, batch_kind=kind, settings=settings, store=store)
         except OSError as exc:
-            return _failed(name, FileErrorType.INVALID_FILE_CONTENT, f"cannot read file: {exc.strerror or exc}")
+            # Reasons go out in listings and notifications: never the local path an OS error quotes.
+            return _failed(name, FileErrorType.INVALID_FILE_CONTENT, strip_local_paths(f"cannot read file: {exc.strerror or exc}"))
 
-    return _parallel(spec["names"], work, settings, ingest_id)
+    refused = []
+    for shown, reason in spec.get("refused", []):  # names that cannot be a file of the batch
+        refused.append(_failed(shown, FileErrorType.INVALID_FILE_NAME, reason, named=False))
+        advance(ingest_id)
+    return refused + _parallel(spec["names"], work, settings, ingest_id)
 
 
 def _archive(spec: dict, kind: BatchKind, settings: DocketSettings, store: Store, ingest_id: str) -> list[FileOutcome]:
@@ -119,18 +126,29 @@ def _archive(spec: dict, kind: BatchKind, settings: DocketSettings, store: Store
         with store.open(spec["bundle"]) as src, open(bundle, "wb") as dst:
             while chunk := src.read(1024 * 1024):
                 dst.write(chunk)
-        entries = archive.scan_archive(bundle, max_members=settings.max_archive_members)[spec["start"] : spec["stop"]]
+        cap = _max_download(kind, settings)
+        entries = archive.scan_archive(bundle, max_members=settings.max_archive_members, max_member_bytes=cap)
+        entries = entries[spec["start"] : spec["stop"]]
         members = [e for e in entries if isinstance(e, archive.Member)]
         for entry in entries:
             if isinstance(entry, archive.RejectedMember):
-                outcomes.append(_failed(entry.tar_name, entry.error_type, entry.reason, named=False))
+                outcomes.append(_rejected_member(entry))
                 advance(ingest_id)
         workdir = Path(tmp) / "members"
         workdir.mkdir()
-        for member, path in archive.iter_extracted(bundle, members, workdir):
-            outcomes.append(stage_file(path, member.name, batch_kind=kind, settings=settings, store=store))
+        for member, got in archive.iter_extracted(bundle, members, workdir, max_bytes=cap):
+            if isinstance(got, archive.RejectedMember):
+                outcomes.append(_rejected_member(got))
+            else:
+                outcomes.append(stage_file(got, member.name, batch_kind=kind, settings=settings, store=store))
             advance(ingest_id)
     return outcomes
+
+
+def _rejected_member(entry: archive.RejectedMember) -> FileOutcome:
+    if entry.name is not None:  # a valid name (refused for its size): recorded under it
+        return _failed(entry.name, entry.error_type, entry.reason)
+    return _failed(shown_name(entry.tar_name), entry.error_type, entry.reason, named=False)
 
 
 def _max_download(kind: BatchKind, settings: DocketSettings) -> int:
@@ -156,7 +174,7 @@ def _references(
     with tempfile.TemporaryDirectory(prefix="docket-dl-") as tmp:
         for item in items:
             if isinstance(item, references.BadLine):
-                bad = _failed(f"line {item.line}", FileErrorType.MALFORMED_REFERENCE, item.reason, named=False)
+                bad = _failed(f"line {item.line}", item.error_type, item.reason, named=False)
                 outcomes.append(bad)
                 advance(ingest_id)
                 continue
@@ -170,7 +188,7 @@ def _references(
             slot, ref = slots[job.key]
             try:
                 if result.error is not None:
-                    outcomes[slot] = _failed(ref.name, result.error.error_type, str(result.error))
+                    outcomes[slot] = _failed(ref.name, result.error.error_type, strip_local_paths(str(result.error)))
                 else:
                     outcomes[slot] = stage_file(
                         job.dest, ref.name, batch_kind=kind, settings=settings, store=store, data=result.data

@@ -20,7 +20,7 @@ from docket_core import archive, references, safefetch
 from docket_core.catalog import utcnow
 from docket_core.catalog.schema import batches, ingests, shards
 from docket_core.errors import ConflictError, InputError
-from docket_core.names import normalize_name
+from docket_core.names import normalize_name, shown_name
 from docket_core.resources import Resources
 from docket_core.settings import DocketSettings
 from docket_core.staging.models import STORE_SOURCE, IngestPlan, IngestRequest
@@ -40,10 +40,12 @@ def _is_url(source: str) -> bool:
     return source.lower().startswith(("http://", "https://"))
 
 
-def walk_folder(root: Path) -> Iterator[str]:
+def walk_folder(root: Path) -> Iterator[str | tuple[str, str]]:
     """Relative names of the files below `root`, sorted, recursively; hidden files and folders skipped.
 
-    Symlinked folders are not entered (they can loop); symlinked files are read like files.
+    A name Docket refuses (`normalize_name`: not UTF-8, control or format characters, a part over 255
+    bytes) comes as `(shown_name, reason)` instead, so that file alone fails. Symlinked folders are
+    not entered (they can loop); symlinked files are read like files.
     """
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
@@ -51,7 +53,11 @@ def walk_folder(root: Path) -> Iterator[str]:
         for filename in sorted(filenames):
             if filename.startswith("."):
                 continue
-            yield normalize_name((rel / filename).as_posix())
+            raw = (rel / filename).as_posix()
+            try:
+                yield normalize_name(raw)
+            except InputError as exc:
+                yield shown_name(raw), str(exc)
 
 
 def _fingerprint(request: IngestRequest, source_identity: str) -> str:
@@ -120,10 +126,10 @@ def _stage_references(request: IngestRequest, key: str, resources: Resources, se
     with tempfile.TemporaryDirectory(prefix="docket-refs-") as tmp:
         dest = Path(tmp) / "references.jsonl"
         [outcome] = safefetch.fetch_many(
-            [safefetch.FetchJob(key="references", url=request.source, dest=dest, max_bytes=2**40)],
+            [safefetch.FetchJob(key="references", url=request.source, dest=dest, max_bytes=settings.max_references_bytes)],
             policy=policy,
             concurrency=1,
-            timeout=max(settings.download_timeout, 600.0),
+            timeout=settings.download_timeout,
             connect_timeout=settings.connect_timeout,
             max_redirects=settings.max_redirects,
         )
@@ -138,13 +144,14 @@ def _shard_specs(
     size = settings.shard_size
     if request.source_kind == "folder":
         names: list[str] = []
-        for name in walk_folder(Path(source_path)):
-            names.append(name)
-            if len(names) == size:
-                yield {"names": names}, len(names)
-                names = []
-        if names:
-            yield {"names": names}, len(names)
+        refused: list[tuple[str, str]] = []  # (shown name, reason): fail one by one when the shard runs
+        for entry in walk_folder(Path(source_path)):
+            (refused if isinstance(entry, tuple) else names).append(entry)  # type: ignore[arg-type]
+            if len(names) + len(refused) == size:
+                yield {"names": names, "refused": refused}, size
+                names, refused = [], []
+        if names or refused:
+            yield {"names": names, "refused": refused}, len(names) + len(refused)
         return
     if request.source_kind == "archive":
         key = f"{ingest_dir}/bundle"

@@ -23,6 +23,7 @@ from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
 from docket_core.einvoice import EInvoice, find_embedded_xml, open_pdf, parse_invoice_xml
+from docket_core.deadline import check_deadline
 from docket_core.errors import InputError
 from docket_core.workflows.model import FieldType, FileContext, Message, StepFn, StepOutput
 
@@ -411,6 +412,7 @@ def _page_text(reader: PdfReader) -> tuple[str, list[Message]]:
         )
     texts = []
     for number, page in enumerate(pages[:_MAX_TEXT_PAGES], start=1):
+        check_deadline()  # a job's per-file time budget (docket_core.deadline)
         try:
             texts.append(page.extract_text())
         except PyPdfError as e:

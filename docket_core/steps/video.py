@@ -13,6 +13,7 @@ from typing import Any
 
 import av
 
+from docket_core.deadline import check_deadline
 from docket_core.errors import InputError
 from docket_core.steps.image import analysis_size, measure_quality
 from docket_core.workflows.model import FieldType, FileContext, Message, StepFn, StepOutput
@@ -83,6 +84,7 @@ def sample_frames(ctx: FileContext, *, max_fps: float = 1.0, max_frames: int = 3
         last_slot = -1
         try:
             for frame in container.decode(stream):
+                check_deadline()  # a job's per-file time budget (docket_core.deadline)
                 index, decoded = decoded, decoded + 1
                 time = frame.time if frame.time is not None else (index / fps if fps else None)
                 if time is None:

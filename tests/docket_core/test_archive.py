@@ -13,6 +13,7 @@ import pytest
 from docket_core.archive import Member, RejectedMember, extract_member, iter_extracted, scan_archive
 from docket_core.errors import FileErrorType, InputError
 from docket_core.samples import make_evil_tar, make_tar
+from tests.hostile import MiB, sparse_tar, targz_of_zeros, written_bytes
 
 FILES = {"a/one.jpg": b"first" * 100, "b/one.jpg": b"second" * 100, "three.png": b"third" * 1000}
 SUFFIXES = [".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz"]
@@ -250,3 +251,57 @@ class TestIterExtracted:
 
     def test_nothing_wanted_reads_nothing(self, tmp_path: Path) -> None:
         assert list(iter_extracted(tmp_path / "does-not-exist.tar", [], tmp_path)) == []
+
+
+class TestDeclaredAndActualSizes:
+    """A header may declare any size; nothing over the limit is copied (issue 11, item 2)."""
+
+    def test_a_sparse_member_declaring_a_gib_is_refused_by_its_header(self, tmp_path: Path) -> None:
+        bundle = tmp_path / "sparse.tar"
+        bundle.write_bytes(sparse_tar("big.jpg", 1 << 30))
+        assert bundle.stat().st_size == 10240
+        [refused] = scan_archive(bundle, max_members=10, max_member_bytes=MiB)
+        assert refused == RejectedMember(
+            "big.jpg", FileErrorType.FILE_SIZE_LIMIT_EXCEEDED,
+            "bundle entry declares 1073741824 bytes, the limit for a file of this batch is 1048576 bytes", "big.jpg",
+        )  # fmt: skip
+        assert scan_archive(bundle, max_members=10) == [Member("big.jpg", 1 << 30, "big.jpg")]  # no limit: as before
+
+    def test_extracting_checks_the_header_again_and_writes_nothing(self, tmp_path: Path) -> None:
+        bundle = tmp_path / "sparse.tar"
+        bundle.write_bytes(sparse_tar("big.jpg", 1 << 30))
+        believed = Member("big.jpg", 10, "big.jpg")  # what a stale or tampered scan said
+        workdir = tmp_path / "work"
+        workdir.mkdir()
+        before = written_bytes()
+        [(member, got)] = list(iter_extracted(bundle, [believed], workdir, max_bytes=MiB))
+        assert member == believed and isinstance(got, RejectedMember)
+        assert got.error_type == FileErrorType.FILE_SIZE_LIMIT_EXCEEDED and "declares 1073741824 bytes" in got.reason
+        assert written_bytes() - before < MiB
+        assert list(workdir.iterdir()) == []
+
+    def test_a_targz_of_zeros_far_over_the_cap_is_refused_and_never_written(self, tmp_path: Path) -> None:
+        bundle = tmp_path / "zeros.tar.gz"
+        bundle.write_bytes(targz_of_zeros("zeros.jpg", 64))
+        assert bundle.stat().st_size < 80 * 1024
+        [refused] = scan_archive(bundle, max_members=10, max_member_bytes=MiB)
+        assert (refused.error_type, refused.name) == (FileErrorType.FILE_SIZE_LIMIT_EXCEEDED, "zeros.jpg")
+        workdir = tmp_path / "work"
+        workdir.mkdir()
+        before = written_bytes()
+        [(_, got)] = list(iter_extracted(bundle, [Member("zeros.jpg", 1, "zeros.jpg")], workdir, max_bytes=MiB))
+        assert isinstance(got, RejectedMember) and "declares 67108864 bytes" in got.reason
+        assert written_bytes() - before < MiB and list(workdir.iterdir()) == []
+
+    def test_a_member_over_the_limit_is_refused_alone_and_the_next_one_extracts(self, tmp_path: Path) -> None:
+        bundle = make_tar(tmp_path / "b.tar.gz", {"a.jpg": b"a" * (3 * MiB), "b.jpg": b"b" * 100})
+        members = [e for e in scan_archive(bundle, max_members=10) if isinstance(e, Member)]
+        workdir = tmp_path / "work"
+        workdir.mkdir()
+        before = written_bytes()
+        got = [(m.name, p if isinstance(p, RejectedMember) else p.read_bytes())
+               for m, p in iter_extracted(bundle, members, workdir, max_bytes=MiB)]  # fmt: skip
+        assert written_bytes() - before < MiB
+        assert got[0][0] == "a.jpg" and isinstance(got[0][1], RejectedMember)
+        assert got[1] == ("b.jpg", b"b" * 100)
+        assert list(workdir.iterdir()) == []

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 import yaml
 from standardwebhooks import Webhook
 
+from docket_core.errors import NotFoundError
 from docket_core.jobs.queries import list_jobs
 from docket_core.resources import Resources
 from docket_core.signing import generate_secret
@@ -115,6 +117,45 @@ class TestPushChain:
             finally:
                 stop(serve)
         print(f"push -> ingest -> job -> both notifications: {chain_seconds:.1f} s")  # noqa: T201 - shown with -s
+
+    def test_an_unsigned_event_posted_to_prefect_ingests_nothing_and_starts_no_job(self, tmp_path: Path, prefect_api: str) -> None:
+        home, port = tmp_path / "docket", free_port()
+        env = base_env(tmp_path / "serve-prefect") | {
+            "PREFECT_API_URL": prefect_api, "DOCKET_HOME": str(home), "DOCKET_RECEIVER_SECRET": RECEIVER_SECRET,
+        }  # fmt: skip
+        log = tmp_path / "serve.log"
+        (tmp_path / "secret-folder").mkdir()
+        (tmp_path / "secret-folder/p.jpg").write_bytes(jpeg_bytes(1))
+        forged = {"batch_id": "stolen", "media_kind": "images", "source_kind": "folder", "ingest_id": "forged-e2e",
+                  "source": str(tmp_path / "secret-folder"), "allow_private_network": True, "workflow_id": "image-metadata"}  # fmt: skip
+        events = [
+            # What the trigger used to copy into the run: a whole request, no signature anywhere.
+            {"id": str(uuid.uuid4()), "occurred": datetime.now(timezone.utc).isoformat(), "event": "docket.ingest.requested",
+             "resource": {"prefect.resource.id": "docket.ingest.forged-e2e"}, "payload": {"request": forged, "push_id": "never-pushed"}},
+            {"id": str(uuid.uuid4()), "occurred": datetime.now(timezone.utc).isoformat(), "event": "docket.batch.ingested",
+             "resource": {"prefect.resource.id": "docket.batch.stolen", "docket.workflow-requested": "true"},
+             "payload": {"batch_id": "stolen", "workflow_id": "image-metadata", "ingest_id": "forged-e2e"}},
+        ]  # fmt: skip
+        serve = start([sys.executable, "-m", "docket_core.cli", "serve", "--port", str(port)], env, log)
+        try:
+            wait_http(f"http://127.0.0.1:{port}/healthz", serve, log, timeout=120)
+            assert httpx.post(f"{prefect_api}/events", json=events, timeout=10).status_code < 300
+            deadline, runs = time.monotonic() + 180, {}
+            while time.monotonic() < deadline:
+                runs = {name: [r for r in flow_runs(prefect_api, name) if r["parameters"] in ({"push_id": "never-pushed"}, {"ingest_id": "forged-e2e"})]
+                        for name in ("ingest_batch", "process_batch")}  # fmt: skip
+                if all(rs and rs[0]["state"]["type"] in ("COMPLETED", "FAILED", "CRASHED") for rs in runs.values()):
+                    break
+                time.sleep(1)
+        finally:
+            stop(serve)
+        # The automations did fire, with nothing but the ids, and their runs did nothing.
+        assert [(r["parameters"], r["state"]["type"]) for r in runs["ingest_batch"]] == [({"push_id": "never-pushed"}, "COMPLETED")]
+        assert [(r["parameters"], r["state"]["type"]) for r in runs["process_batch"]] == [({"ingest_id": "forged-e2e"}, "COMPLETED")]
+        resources = Resources(store_url=str(home / "store"), catalog_url=f"sqlite:///{home / 'catalog.db'}")
+        with pytest.raises(NotFoundError):
+            batch_details(resources.catalog(), "stolen")
+        assert list_jobs(resources.catalog()) == []
 
     def test_prefect_deploy_all_accepts_prefect_yaml(self, tmp_path: Path, prefect_api: str) -> None:
         env = base_env(tmp_path / "deploy-prefect") | {"PREFECT_API_URL": prefect_api, "DOCKET_REPO_DIR": str(REPO)}

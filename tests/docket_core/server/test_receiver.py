@@ -113,6 +113,29 @@ class TestAccepted:
             resolve_push(catalog, orphan)
 
 
+class TestBadNames:
+    def test_a_name_that_is_not_utf8_is_400_naming_the_reference(self, make_app: Any, announcer: Announcer) -> None:
+        body = b'{"batch_id": "pushed", "references": [{"name": "bad\\udc80.jpg", "url": "https://f.example/a"}]}'
+        response = call(make_app(), "POST", "/v1/ingest", body=body, headers=signed(body, "msg_surrogate"))
+        assert response.status_code == 400 and response.json()["detail"].startswith("references.0.name:"), response.text
+        assert announcer.requests == []
+
+    def test_a_bidi_override_in_a_name_is_accepted_and_fails_alone_at_ingest(
+        self, make_app: Any, announcer: Announcer, tmp_path: Path, catalog_url: str
+    ) -> None:
+        from docket_core.references import iter_references
+
+        body = push(references=[{"name": "gpj.\u202eexe.jpg", "url": "https://f.example/a"}, {"name": "ok.jpg", "url": "https://f.example/b"}])
+        response = call(make_app(), "POST", "/v1/ingest", body=body, headers=signed(body, "msg_bidi"))
+        assert response.status_code == 202, response.text
+        resources = Resources(store_url=str(tmp_path / "store"), catalog_url=catalog_url)
+        request = resolve_push(resources.catalog(), announcer.requests[0])
+        with resources.store().open(request.source.removeprefix("store:")) as fh:
+            bad, good = iter_references(fh)
+        assert (bad.error_type, good.name) == ("invalid-file-name", "ok.jpg")
+        assert "U+202E" in bad.reason
+
+
 class TestDuplicates:
     def test_the_same_webhook_id_again_changes_nothing_even_after_a_restart(self, make_app: Any, announcer: Announcer) -> None:
         body = push()
@@ -167,6 +190,8 @@ class TestRefused:
         (b'{"batch_id": "b", "references_url": "https://x.example/r", "workflow_id": "invoice-capture"}', "processes documents"),
         (b'{"batch_id": "b", "references_url": "https://x.example/r", "colour": "red"}', "colour: Extra inputs"),
         (b'{"batch_id": "b", "references": []}', "references: List should have at least 1 item"),
+        (b'{"batch_id": "b", "n": ' + b"9" * 5000 + b"}", "invalid JSON: Exceeds the limit"),  # a signed 5000-digit number
+        (b'{"batch_id": "b", "n": ' + b"[" * 2000 + b"]" * 2000 + b"}", "JSON nested too deeply"),  # nested 2000 deep
     ])  # fmt: skip
     def test_a_malformed_body_is_400_with_the_reason(self, make_app: Any, announcer: Announcer, body: bytes, reason: str) -> None:
         response = call(make_app(), "POST", "/v1/ingest", body=body, headers=signed(body))
