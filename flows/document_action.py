@@ -63,6 +63,7 @@ def document_action(
     operations: list[dict[str, Any]] | None = None,
     note: str | None = None,
     actor: str = "person",
+    revision: int | None = None,
     store_block: str | None = None,
     catalog_block: str | None = None,
 ) -> ActionSummary:
@@ -75,6 +76,7 @@ def document_action(
         operations: for edit, Rossum operations (`replace`, `add`, `remove`) to apply as well.
         note: why (kept in each document's history), e.g. a rejection reason.
         actor: who does it, recorded in the history.
+        revision: for edit, the document revision the change was made on; a stale edit is refused.
         store_block: name of a `DocketStore` block; default from `DOCKET_*` settings.
         catalog_block: name of a `DocketCatalog` block; default from `DOCKET_*` settings.
     """
@@ -83,7 +85,7 @@ def document_action(
     if action == "edit":
         if len(document_ids) != 1:
             raise ValueError(f"an edit changes one document, got {len(document_ids)}")
-        edited = edit_document(document_ids[0], changes or {}, operations or [], resources, actor)
+        edited = edit_document(document_ids[0], changes or {}, operations or [], resources, actor, revision)
         announce(edited.changes)
         summary = ActionSummary(action=action, moved={c.document_id: c.to_status for c in edited.changes},
                                 updated_datapoints={edited.document_id: edited.updated_datapoints})  # fmt: skip

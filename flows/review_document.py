@@ -26,7 +26,7 @@ from tasks.extensions import build_extension_runner, plan_extensions
 from tasks.queues import announce, edit_document, load_queue, set_documents_status
 from tasks.resources import build_task_runner, resolve_resources
 
-__all__ = ["ReviewDecision", "review_document", "review_form"]
+__all__ = ["ReviewDecision", "resume_waiting_review", "review_document", "review_form", "review_page_url"]
 
 ReviewDecision = Literal["confirm", "reject", "postpone"]
 
@@ -36,6 +36,7 @@ def review_form(queue: QueueSpec, values: dict[str, Any]) -> type[RunInput]:
     fields: dict[str, Any] = {
         "decision": (ReviewDecision, Field(default="confirm", description="confirm, reject or postpone")),
         "note": (str, Field(default="", description="Why (kept in the document's history).")),
+        "decided_in_review_page": (bool, Field(default=False, description="Set by the review page: the decision is made there already.")),
     }
     for spec in queue.scalar_fields():
         fields[spec.id] = (str, Field(default=format_value(spec, values.get(spec.id)), title=spec.label or spec.id,
@@ -43,8 +44,41 @@ def review_form(queue: QueueSpec, values: dict[str, Any]) -> type[RunInput]:
     return create_model(f"Review_{queue.queue_id.replace('-', '_')}", __base__=RunInput, **fields)
 
 
+def review_page_url(document_id: int) -> str:
+    """Where the review page of a document is, as people reach `docket serve` (DOCKET_PUBLIC_URL)."""
+    from docket_core.settings import get_settings
+
+    base = get_settings().public_base_url
+    return f"{base.rstrip('/')}/review/documents/{document_id}"
+
+
+def resume_waiting_review(document_id: int, decision: str, note: str = "") -> list[str]:
+    """Resume the `review_document` runs paused for this document: the decision was made on the review page.
+
+    Returns the ids of the runs resumed (none when no run waits, the usual case).
+    """
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName, FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
+    from prefect.client.schemas.objects import StateType
+    from prefect.flow_runs import resume_flow_run
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=["review_document"])),
+            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))),
+        )
+    resumed = []
+    for run in runs:
+        if run.parameters.get("document_id") == document_id:
+            resume_flow_run(run.id, run_input={"decision": decision, "note": note, "decided_in_review_page": True})
+            resumed.append(str(run.id))
+    return resumed
+
+
 def _markdown(details: dict[str, Any]) -> str:
-    lines = [f"# Review document {details['document_id']}: `{details['file_name']}`", "", "| field | value |", "|---|---|"]
+    lines = [f"# Review document {details['document_id']}: `{details['file_name']}`", "",
+             f"Open it beside its fields in the [review page]({review_page_url(details['document_id'])}), "
+             "or fill in the form of this paused run.", "", "| field | value |", "|---|---|"]
     lines += [f"| {k} | {v if not isinstance(v, list) else f'{len(v)} rows'} |" for k, v in details["values"].items()]
     if details["messages"]:
         lines += ["", "| type | message | from |", "|---|---|---|"]
@@ -89,10 +123,13 @@ def review_document(
         wait_for_input=form, timeout=timeout_s or settings.review_timeout, poll_interval=settings.review_poll_interval
     )
     given = answer.model_dump()
+    if given.get("decided_in_review_page"):
+        logger.info("Document %d was reviewed on the review page (%s)", document_id, given["decision"])
+        return ActionSummary(action=given["decision"])
     changes = {
         spec.id: given[spec.id]
         for spec in queue.scalar_fields()
-        if given[spec.id] != format_value(spec, details["values"].get(spec.id))
+        if spec.id in given and given[spec.id] != format_value(spec, details["values"].get(spec.id))
     }
     if changes:
         edited = edit_document(document_id, changes, [], resources, actor)

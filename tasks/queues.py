@@ -174,9 +174,10 @@ def set_documents_status(document_ids: list[int], to: str, resources: Resources,
 
 
 @task(name="edit-document", **_RETRY)
-def edit_document(document_id: int, changes: dict[str, Any], operations: list[dict[str, Any]], resources: Resources, actor: str) -> EditResult:
-    """Apply a person's edit; its changed datapoint ids go to the `updated` extensions."""
-    return apply_edits(resources.catalog(), document_id, changes=changes, operations=operations, actor=actor)
+def edit_document(document_id: int, changes: dict[str, Any], operations: list[dict[str, Any]], resources: Resources, actor: str,
+                  revision: int | None = None) -> EditResult:  # fmt: skip
+    """Apply a person's edit (made on `revision`, if given); its changed datapoint ids go to the `updated` extensions."""
+    return apply_edits(resources.catalog(), document_id, changes=changes, operations=operations, actor=actor, revision=revision)
 
 
 @task(name="list-queues", **_RETRY)

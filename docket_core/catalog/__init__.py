@@ -6,5 +6,6 @@ from docket_core.catalog import schema_notifications  # noqa: F401,E402 - the ou
 from docket_core.catalog import schema_auth  # noqa: F401,E402 - users and tokens join `metadata`
 from docket_core.catalog import schema_roboflow  # noqa: F401,E402 - the Roboflow-style API's tables join `metadata`
 from docket_core.catalog import schema_rossum  # noqa: F401,E402 - Rossum queue ids join `metadata`
+from docket_core.catalog import schema_review  # noqa: F401,E402 - review locks join `metadata`
 
 __all__ = ["Catalog", "forget_catalogs", "open_catalog", "utcnow"]

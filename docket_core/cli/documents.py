@@ -296,3 +296,33 @@ def _write_csv(records: list[dict[str, Any]]) -> None:
         writer.writerow([r["document_id"], r["file_name"], r["status"], *cells, errors])
     sys.stdout.write(buffer.getvalue())
     sys.stdout.flush()
+
+
+@app.command("review-url")
+@guarded
+def review_url(
+    document_id: int = typer.Argument(..., help="The document to open (`docket documents list --queue Q`)."),
+    return_url: Optional[str] = typer.Option(None, "--return-url", help="Where the page goes when the reviewer confirms or leaves; on an origin of DOCKET_REVIEW_FRAME_ORIGINS."),
+    minutes: Optional[float] = typer.Option(None, "--minutes", min=1, help="How long the URL works (default DOCKET_REVIEW_EMBED_MINUTES)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """A URL that opens one document's review page (for another application's iframe), valid for a while.
+
+    Whoever has the URL can review that document, and only it, until it expires. The page may be framed
+    only by the origins in DOCKET_REVIEW_FRAME_ORIGINS.
+
+    Example: docket documents review-url 42 --return-url https://erp.example.com/invoices/42
+    """
+    from datetime import timedelta
+
+    from docket_core.queues.review_links import review_link
+
+    settings = get_settings()
+    ttl = timedelta(minutes=minutes or settings.review_embed_minutes)
+    base = settings.public_base_url
+    url = review_link(Resources.from_settings(settings).catalog(), document_id, base_url=base, ttl=ttl, return_url=return_url,
+                      allowed_origins=settings.review_frame_origins)  # fmt: skip
+    if as_json:
+        emit({"document_id": document_id, "url": url, "expires_in_s": int(ttl.total_seconds())})
+    else:
+        stdout.print(url, markup=False, highlight=False, soft_wrap=True)

@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from docket_core.catalog import Catalog
-from docket_core.errors import InputError, NotFoundError
+from docket_core.errors import ConflictError, InputError, NotFoundError
 from docket_core.extensions.content import apply_operations, index_content
 from docket_core.queues.documents import load_documents, merge_messages, write_content
 from docket_core.queues.fields import content_values, edit_operations, keyed_sources, multivalue_children, normalize_content
@@ -49,11 +49,16 @@ def apply_edits(
     changes: Mapping[str, Any] | None = None,
     operations: Sequence[Mapping[str, Any]] = (),
     actor: str,
+    revision: int | None = None,
 ) -> EditResult:
     """Change a document's fields (`{"gross_total": "119.00", "#42": "2"}`) and/or apply operations.
 
+    `revision`, when given, is the document revision the edit was made on: if the document changed
+    since (another reviewer, an extension), the edit is refused rather than overwrite what it has not seen.
+
     Raises:
         NotFoundError: no such document.
+        ConflictError: `revision` is not the document's current revision.
         InputError: the document is not editable in its status, a field or id is unknown, a value does
             not fit its field, or an operation cannot apply (each says which and why).
     """
@@ -62,6 +67,9 @@ def apply_edits(
         if not rows:
             raise NotFoundError(f"no document {document_id}; `docket documents list --queue Q` shows the documents there are")
         row = rows[0]
+        if revision is not None and revision != row.revision:
+            raise ConflictError(f"document {document_id} changed since this edit was made (revision {revision}, now "
+                                f"{row.revision}, by {row.modified_by or 'someone'}): reload it, then make the edit again")
         if row.status not in EDITABLE:
             raise InputError(f"document {document_id} is {row.status}; only documents in {', '.join(sorted(EDITABLE))} can be edited")
         queue = get_queue(conn, row.queue_id)

@@ -36,6 +36,7 @@ DOORS: dict[str, str] = {
     # name -> "module:function"; `receiver` is the base app itself and always served.
     "roboflow": "docket_core.server.roboflow:mount",
     "rossum": "docket_core.server.rossum:mount",
+    "review": "docket_core.server.review:mount",
 }
 """The doors `docket serve` mounts beside the receiver, by name (all of them unless told otherwise)."""
 
