@@ -145,7 +145,7 @@ def build_actions(context) -> APIRouter:  # noqa: ANN001, C901
         try:
             summary = run("confirm", document_id, viewer)
         except (DocketError, ValueError) as exc:
-            return answer(state | {"confirmed": False, "detail": str(exc)}, 409)
+            return answer(document_state(review, document_id) | {"confirmed": False, "detail": str(exc)}, 409)
         state = document_state(review, document_id)
         if document_id in summary.refused or state["status"] != "confirmed":
             reasons = summary.refused.get(document_id) or state["errors"] or [f"the document is {state['status']}"]
