@@ -177,7 +177,7 @@ class TestVendorFill:
         answer = fill_from_vendor(payload)
         content, _ = apply_operations(payload["annotation"]["content"], answer["operations"])
         marked = {f: find_by_schema_id(content, f)[0].get("validation_sources") for f in ("seller_name", "seller_vat_id", "iban")}
-        assert marked == {"seller_name": ["data_matching"], "seller_vat_id": ["data_matching"], "iban": None}
+        assert marked == {"seller_name": ["data_matching"], "seller_vat_id": ["data_matching"], "iban": []}  # Rossum: a list, empty when unvalidated
         assert applied(payload, answer)["seller_name"] == "Nordlicht Werkzeuge GmbH"  # the value itself stays as read
         again = request({"vendor_id": "V-100", "seller_name": "Nordlicht Werkzeuge"}, {"master_data": str(vendors_csv)})
         assert not [op for op in fill_from_vendor(again)["operations"] if op["value"].get("validation_sources")]  # only alike
