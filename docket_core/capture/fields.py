@@ -12,104 +12,23 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from docket_core.capture.lexicon import LabelHit, find_labels, lexicon, norm
+from docket_core.capture.candidates import Candidate, Document, best, label_score, read_document
+from docket_core.capture.lexicon import lexicon, norm
 from docket_core.capture.pages import Page, union
-from docket_core.capture.regions import Index, Region, value_regions
-from docket_core.capture.values import currency_of, find_dates, parse_date, parse_iban, parse_identifier, parse_vat_id
+from docket_core.capture.regions import Region, value_regions
+from docket_core.capture.values import currency_of, parse_date, parse_iban, parse_identifier, parse_vat_id
 from docket_core.workflows.model import Evidence
 
-__all__ = ["Candidate", "Document", "extract", "read_document"]
+__all__ = ["extract"]
+
+_Parser = Callable[[str, Document], tuple[Any, float] | None]
 
 _AMOUNT_FIELDS = ("net_total", "tax_total", "gross_total")
 _OCR_CEILING = {"seller_name": 0.8, "buyer_name": 0.8, "issue_date": 0.88, "due_date": 0.88, "currency": 0.88}
 _IBAN_SHAPE = re.compile(r"\b[A-Z]{2}\d{2}[ \t]?[A-Z0-9]{4}")
-
-
-@dataclass(frozen=True)
-class Candidate:
-    field: str
-    value: Any
-    score: float
-    region: Region
-    hit: LabelHit | None = None
-
-    def evidence(self, confidence: float | None = None) -> Evidence:
-        x0, y0, x1, y1 = self.region.box
-        clamp = lambda v: min(1.0, max(0.0, v))  # noqa: E731
-        return Evidence(
-            self.region.page.number,
-            (clamp(x0), clamp(y0), clamp(x1), clamp(y1)),
-            self.region.text,
-            round(min(1.0, max(0.0, self.score if confidence is None else confidence)), 3),
-        )
-
-
-@dataclass
-class Document:
-    """What the field finders share: the pages, their label hits, the document's language and
-    whether its numeric dates are month first."""
-
-    pages: list[Page]
-    indexes: list[Index]
-    hits: list[LabelHit]
-    hit_pages: dict[int, Index]
-    language: str
-    month_first: bool
-
-
-def read_document(pages: list[Page]) -> Document:
-    """Find every label on `pages` and settle the language and the numeric date order."""
-    hits: list[LabelHit] = []
-    indexes = [Index(page) for page in pages]
-    hit_pages: dict[int, Index] = {}
-    for index in indexes:
-        fuzzy = index.page.source == "ocr"
-        for line in index.lines:
-            for hit in _non_overlapping(find_labels(line, fuzzy)):
-                hits.append(hit)
-                hit_pages[id(hit)] = index
-    languages = Counter[str]()
-    for hit in hits:
-        languages[hit.language] += hit.words * (2 if len(norm(hit.line.words[hit.start].text)) > 3 else 1)
-    language = languages.most_common(1)[0][0] if languages else "en"
-    text = "\n".join(page.text for page in pages)
-    pairs = find_dates(text)
-    if any(a > 12 >= b for a, b in pairs):
-        month_first = False
-    elif any(b > 12 >= a for a, b in pairs):
-        month_first = True
-    else:
-        month_first = language == "en" and currency_of(text) in lexicon().raw["month_first_currencies"]
-    return Document(pages, indexes, hits, hit_pages, language, month_first)
-
-
-def _non_overlapping(hits: list[LabelHit]) -> list[LabelHit]:
-    """Longest labels win: "Due date" is not also a "Date"; equal spans of several fields all stay."""
-    kept: list[LabelHit] = []
-    covered_until = 0
-    span: tuple[int, int] | None = None
-    for hit in sorted(hits, key=lambda h: (h.start, -h.words)):
-        if span == (hit.start, hit.end):
-            kept.append(hit)
-        elif hit.start >= covered_until:
-            kept.append(hit)
-            span = (hit.start, hit.end)
-            covered_until = hit.end
-    return kept
-
-
-def _label_score(hit: LabelHit) -> float:
-    # Longer labels are more specific ("Total inclusive GST" over "Total"); list order breaks ties.
-    specificity = min(1.0, 0.8 + 0.1 * hit.words) - 0.002 * min(hit.rank, 30)
-    return hit.score * specificity
-
-
-_Parser = Callable[[str, Document], tuple[Any, float] | None]
 
 
 def _strip_number_words(text: str) -> str:
@@ -183,7 +102,7 @@ def labelled_candidates(doc: Document, field: str, parser: _Parser, same_line_on
             if parsed is None:
                 continue
             value, certainty = parsed
-            score = _label_score(hit) * region.geometry * certainty * (0.5 + 0.5 * region.confidence)
+            score = label_score(hit) * region.geometry * certainty * (0.5 + 0.5 * region.confidence)
             out.append(Candidate(field, value, score * (0.75 if weak else 1.0), region, hit))
             break
     return out
@@ -234,18 +153,6 @@ def _first_date(doc: Document) -> list[Candidate]:
                 region = Region(line.words, index.page, 1.0, "same-line")
                 return [Candidate("issue_date", found[0], 0.55 * found[1] * (0.5 + 0.5 * line.confidence), region)]
     return []
-
-
-def best(candidates: list[Candidate]) -> tuple[Candidate | None, float]:
-    """The winner and its confidence: its score, less when a rival with another value comes close."""
-    if not candidates:
-        return None, 0.0
-    ranked = sorted(candidates, key=lambda c: -c.score)
-    winner = ranked[0]
-    support = sum(c.score for c in ranked[1:] if c.value == winner.value)
-    rival = next((c.score for c in ranked[1:] if c.value != winner.value), 0.0)
-    confidence = winner.score + 0.15 * min(1.0, support) - 0.5 * max(0.0, rival - 0.5 * winner.score)
-    return winner, max(0.0, min(0.99, confidence))
 
 
 def _iban(doc: Document) -> tuple[Candidate | None, float, list[str]]:

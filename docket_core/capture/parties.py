@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from docket_core.capture.candidates import Candidate, Document, best, label_score
 from docket_core.capture.lexicon import lexicon, norm
 from docket_core.capture.pages import union
 from docket_core.capture.regions import Index, Region, value_regions
-
-if TYPE_CHECKING:
-    from docket_core.capture.fields import Candidate, Document
-    from docket_core.workflows.model import Evidence
+from docket_core.workflows.model import Evidence
 
 __all__ = ["buyer_zones", "find_parties", "inside", "legal_form", "looks_like_name"]
 
@@ -106,8 +104,6 @@ def _block_name(index: Index, label_box: tuple[float, float, float, float]) -> t
 
 
 def _labelled(doc: Document, field: str) -> list[Candidate]:
-    from docket_core.capture.fields import Candidate, _label_score
-
     skip_after = lexicon().words("not_name_after")
     out = []
     for hit in doc.hits:
@@ -132,13 +128,13 @@ def _labelled(doc: Document, field: str) -> list[Candidate]:
             continue  # "Facture à régler par virement sur le compte suivant :" is a sentence
         if rest and looks_like_name(" ".join(w.text for w in rest)):
             region = Region(rest, index.page, 1.0, "same-line")
-            out.append(Candidate(field, _clean(region.text), 0.95 * _label_score(hit), region, hit))
+            out.append(Candidate(field, _clean(region.text), 0.95 * label_score(hit), region, hit))
             continue
         if rest:
             continue  # "To: 12.03.2024", "Customer no.: 4711": not a party heading
         if (found := _block_name(index, label_box)) is not None:
             region, weight = found
-            out.append(Candidate(field, _clean(region.text).lstrip(": "), weight * _label_score(hit), region, hit))
+            out.append(Candidate(field, _clean(region.text).lstrip(": "), weight * label_score(hit), region, hit))
     return out
 
 
@@ -177,8 +173,6 @@ def _email_domain(doc: Document) -> str | None:
 
 
 def _unlabelled_seller(doc: Document, evidence: dict[str, Evidence]) -> list[Candidate]:
-    from docket_core.capture.fields import Candidate
-
     if not doc.pages:
         return []
     page = doc.pages[0]
@@ -230,7 +224,6 @@ def _respaced(candidate: Candidate | None) -> Candidate | None:
 
 def find_parties(doc: Document, evidence: dict[str, Evidence]) -> dict[str, tuple[Any, float]]:
     """seller_name and buyer_name as (candidate, confidence)."""
-    from docket_core.capture.fields import best
 
     out: dict[str, tuple[Any, float]] = {}
     buyer, buyer_conf = best(_labelled(doc, "buyer_name"))

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from docket_core.capture.candidates import Candidate, Document, label_score
 from docket_core.capture.lexicon import lexicon, norm
 from docket_core.capture.pages import Line, union
 from docket_core.capture.regions import Region, value_regions
 from docket_core.capture.values import find_amounts
 
-if TYPE_CHECKING:
-    from docket_core.capture.fields import Candidate, Document
 
 __all__ = ["find_totals"]
 
@@ -46,8 +45,6 @@ def _amount_of(region: Region) -> tuple[Decimal, Region] | None:
 
 
 def _candidates(doc: Document) -> tuple[list[tuple[Candidate, bool, Decimal | None]], list[Region]]:
-    from docket_core.capture.fields import Candidate, _label_score
-
     skip_after = lexicon().words("not_amount_after")
     prepaid_words = lexicon().words("prepaid_words")
     prepaid = any(norm(w.text) in prepaid_words for index in doc.indexes for line in index.lines for w in line.words)
@@ -72,7 +69,7 @@ def _candidates(doc: Document) -> tuple[list[tuple[Candidate, bool, Decimal | No
                 continue
             value, narrowed = found
             regions.append(region)
-            score = _label_score(hit) * region.geometry * (0.5 + 0.5 * narrowed.confidence)
+            score = label_score(hit) * region.geometry * (0.5 + 0.5 * narrowed.confidence)
             # A label that opens its line is a totals line; one inside a sentence or table row is weaker.
             if hit.start > 0:
                 score *= 0.8
@@ -90,7 +87,6 @@ def _candidates(doc: Document) -> tuple[list[tuple[Candidate, bool, Decimal | No
 
 def _sum_tax_lines(lines: list[tuple[Candidate, bool, Decimal | None]]) -> Candidate | None:
     """One tax candidate adding up the tax lines of distinct rates (a repeated summary line counts once)."""
-    from docket_core.capture.fields import Candidate
 
     seen: dict[tuple[Decimal | None, Decimal], Candidate] = {}
     for candidate, _, rate in lines:
@@ -106,7 +102,6 @@ def _sum_tax_lines(lines: list[tuple[Candidate, bool, Decimal | None]]) -> Candi
 def _largest_amount(doc: Document) -> list[Candidate]:
     """No total labelled (a receipt whose label the OCR lost): the largest amount on the last page
     that is not on a row of cash paid or change given, at a low score."""
-    from docket_core.capture.fields import Candidate
 
     if not doc.indexes:
         return []

@@ -42,7 +42,8 @@ from docket_core.resources import Resources
 from docket_core.settings import DocketSettings
 from docket_core.store import local_blob
 from docket_core.workflows.model import FileContext, Message, StepOutput
-from docket_core.workflows.registry import Step, Workflow
+from docket_core.workflows.model import Step
+from docket_core.workflows.registry import Workflow
 
 __all__ = ["ChunkFile", "part_keys", "process_chunk", "process_next_chunk", "run_chunk", "run_file"]
 

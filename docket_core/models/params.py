@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from docket_core.errors import InputError
 from docket_core.workflows.model import FieldType
-from docket_core.workflows.registry import Step
+from docket_core.workflows.model import Step
 
 __all__ = ["ClassifyParams", "DetectParams", "OcrParams", "USES", "VideoFramesParams", "build_step"]
 

@@ -24,22 +24,18 @@ from docket_core.catalog.schema import UTC_TS
 from docket_core.catalog.schema_queues import document_history, documents
 from docket_core.errors import InputError, NotFoundError
 from docket_core.notifications.subscriptions import StatusNotice, notify_status_changes
+from docket_core.queues.models import STATUSES
 from docket_core.queues.subscriptions import subscribers
 
 __all__ = [
     "ALLOWED_FROM",
     "EDITABLE",
-    "STATUSES",
     "StatusChange",
     "StatusChanges",
     "change_status",
     "record_edit",
 ]
 
-STATUSES = (
-    "importing", "failed_import", "to_review", "reviewing", "confirmed", "rejected",
-    "exporting", "exported", "failed_export", "postponed", "deleted",
-)  # fmt: skip
 
 _ALL_BUT = lambda *excluded: frozenset(s for s in STATUSES if s not in excluded)  # noqa: E731
 

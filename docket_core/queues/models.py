@@ -20,7 +20,13 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 from docket_core.errors import InputError
 from docket_core.names import check_id
 
-__all__ = ["BASIC_SECTION", "FIELD_ID", "FieldSpec", "QueueSpec", "RESERVED_FIELD_IDS", "section_id"]
+__all__ = ["BASIC_SECTION", "FIELD_ID", "STATUSES", "FieldSpec", "QueueSpec", "RESERVED_FIELD_IDS", "section_id"]
+
+STATUSES = (
+    "importing", "failed_import", "to_review", "reviewing", "confirmed", "rejected",
+    "exporting", "exported", "failed_export", "postponed", "deleted",
+)  # fmt: skip
+"""A document's statuses, as Rossum's lifecycle names them (`docket_core.queues.lifecycle` moves them)."""
 
 FIELD_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 # The export's own columns: a field with one of these ids would clash with them.

@@ -22,6 +22,7 @@ from docket_core.catalog import utcnow
 from docket_core.catalog.schema_queues import queue_subscriptions
 from docket_core.errors import InputError, NotFoundError
 from docket_core.notifications.outbox import check_endpoint_url, endpoint_key
+from docket_core.queues.models import STATUSES
 from docket_core.references import redact_url
 
 __all__ = [
@@ -67,7 +68,6 @@ class QueueSubscription(BaseModel):
     @field_validator("statuses")
     @classmethod
     def _known_statuses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        from docket_core.queues.lifecycle import STATUSES
 
         unknown = [s for s in value if s not in STATUSES]
         if unknown:

@@ -185,7 +185,7 @@ def queue_object(
     created_at: datetime | None = None, updated_at: datetime | None = None, hooks: Iterable[int] = (),
 ) -> dict[str, Any]:  # fmt: skip
     """Rossum's queue object. `automation_level` says whether Docket confirms what nothing blocks."""
-    from docket_core.queues.lifecycle import STATUSES
+    from docket_core.queues.models import STATUSES
 
     shown_counts = {s: 0 for s in (*STATUSES, "split", "purged")}
     shown_counts.update(counts or {})

@@ -33,6 +33,7 @@ __all__ = [
     "FileContext",
     "Message",
     "Prediction",
+    "Step",
     "StepFn",
     "StepOutput",
 ]
@@ -111,3 +112,21 @@ class StepOutput:
 StepFn = Callable[[FileContext], StepOutput]
 ChunkStepFn = Callable[[Sequence[FileContext]], list["StepOutput | Exception"]]
 BatchStepFn = Callable[[Iterable[tuple[str, Mapping[str, Any]]]], dict[str, dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Step:
+    """A step: `fn` runs over one file; a step with `chunk_fn` runs over a whole chunk of files at once
+    in jobs (`fn` then runs it over one file elsewhere). `uses` and `params` name a built-in step
+    with parameters (`uses: onnx-detect`), and enter the workflow's fingerprint."""
+
+    name: str
+    fn: StepFn
+    run_after: frozenset[str] = frozenset()
+    chunk_fn: ChunkStepFn | None = field(default=None, compare=False)
+    uses: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    predicts: bool = False
+    """Whether it adds rows to the job's predictions table (model steps)."""
+    check: Callable[[], None] | None = field(default=None, compare=False)
+    """Raises `InputError` when the step cannot run at all (a model missing or of an unsupported form)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args
@@ -22,9 +22,9 @@ import yaml
 from docket_core.dag import plan_levels, validate_dag
 from docket_core.errors import InputError, NotFoundError
 from docket_core.names import check_id
-from docket_core.workflows.model import BatchStepFn, ChunkStepFn, FieldType, StepFn
+from docket_core.workflows.model import BatchStepFn, FieldType, Step, StepFn
 
-__all__ = ["Step", "Workflow", "builtin_workflows", "get_workflow", "load_workflows", "workflow_from_yaml"]
+__all__ = ["Workflow", "builtin_workflows", "get_workflow", "load_workflows", "workflow_from_yaml"]
 
 MEDIA_KINDS = ("images", "documents", "videos")
 
@@ -49,24 +49,6 @@ def import_function(path: str) -> Any:
 
 def _qualname(fn: Any) -> str:
     return f"{getattr(fn, '__module__', '?')}:{getattr(fn, '__qualname__', repr(fn))}"
-
-
-@dataclass(frozen=True)
-class Step:
-    """A step: `fn` runs over one file; a step with `chunk_fn` runs over a whole chunk of files at once
-    in jobs (`fn` then runs it over one file elsewhere). `uses` and `params` name a built-in step
-    with parameters (`uses: onnx-detect`), and enter the workflow's fingerprint."""
-
-    name: str
-    fn: StepFn
-    run_after: frozenset[str] = frozenset()
-    chunk_fn: ChunkStepFn | None = field(default=None, compare=False)
-    uses: str | None = None
-    params: Mapping[str, Any] = field(default_factory=dict, compare=False)
-    predicts: bool = False
-    """Whether it adds rows to the job's predictions table (model steps)."""
-    check: Callable[[], None] | None = field(default=None, compare=False)
-    """Raises `InputError` when the step cannot run at all (a model missing or of an unsupported form)."""
 
 
 @dataclass(frozen=True)

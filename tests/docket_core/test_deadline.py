@@ -15,7 +15,8 @@ from docket_core.jobs.process import run_file
 from docket_core.media import inspect_file
 from docket_core.settings import DocketSettings
 from docket_core.workflows.model import FileContext, StepOutput
-from docket_core.workflows.registry import Step, Workflow
+from docket_core.workflows.model import Step
+from docket_core.workflows.registry import Workflow
 
 
 class TestTimeBudget:

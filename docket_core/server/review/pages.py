@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from docket_core.auth import authenticate, issue_token, resolve_token, revoke_token
 from docket_core.errors import DocketError, NotFoundError
 from docket_core.queues.documents import document_details
-from docket_core.queues.lifecycle import STATUSES
+from docket_core.queues.models import STATUSES
 from docket_core.queues.locks import LockHeld, acquire_lock
 from docket_core.queues.registry import get_queue, list_queues
 from docket_core.queues.search import next_for_review, search_documents

@@ -12,7 +12,8 @@ from docket_core.errors import DocketError, InputError
 from docket_core.jobs.process import run_chunk, run_file
 from docket_core.models.tiny import write_detector
 from docket_core.workflows.model import FileContext, StepOutput
-from docket_core.workflows.registry import Step, Workflow
+from docket_core.workflows.model import Step
+from docket_core.workflows.registry import Workflow
 from tests.docket_core.models.builders import boxes, solid, workflow
 
 calls: list[list[str]] = []
