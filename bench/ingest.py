@@ -248,7 +248,10 @@ def docket_flow(label: str, source_kind: str, source: str, expected: int, runner
 
     _fresh_home(label)
     request = _request(label, source_kind, source)
-    flow = ingest_batch.with_options(task_runner=build_task_runner(get_settings(task_runner=runner)))
+    # `processes` rows measure the pool itself, whatever the size (DOCKET_PROCESS_MIN_TASKS would keep
+    # a small ingest on threads)
+    forced = {"process_min_tasks": 1} if runner == "processes" else {}
+    flow = ingest_batch.with_options(task_runner=build_task_runner(get_settings(task_runner=runner, **forced)))
 
     def run() -> int:
         return _check(label, flow(request=request), expected)

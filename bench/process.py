@@ -206,7 +206,8 @@ def run_docket(batch_id: str, workflow_id: str, runner: str = "auto") -> tuple[f
     from tasks.resources import build_task_runner
 
     job = JobRequest(batch_id=batch_id, workflow_id=workflow_id, job_id=f"bench-{uuid.uuid4().hex[:8]}")
-    flow = process_batch.with_options(task_runner=build_task_runner(get_settings(task_runner=runner)))
+    forced = {"process_min_tasks": 1} if runner == "processes" else {}  # the pool itself, whatever the size
+    flow = process_batch.with_options(task_runner=build_task_runner(get_settings(task_runner=runner, **forced)))
     started = time.perf_counter()
     details = flow(job=job)
     seconds = time.perf_counter() - started

@@ -84,6 +84,11 @@ class DocketSettings(QueueSettings, NotifySettings):
         default=None, ge=1, le=256,
         description="Worker processes of the process pool (DOCKET_TASK_RUNNER=processes or auto); default: one per core.",
     )  # fmt: skip
+    process_min_tasks: int = Field(
+        default=8, ge=1, le=100_000,
+        description="Fewest shards or chunks mapped at once that go to the process pool; fewer run on threads in the "
+        "flow's process (starting a worker process costs seconds).",
+    )  # fmt: skip
     dask_address: str | None = Field(
         default=None, description="Address of a running Dask scheduler (tcp://host:8786); with task_runner=dask."
     )

@@ -19,7 +19,7 @@ from docket_core.settings import get_settings
 from docket_core.staging.models import IngestRequest, IngestSummary
 from tasks.ingest import ingest_shard, plan_shards, record_shard, summarise_ingest
 from tasks.notifications import report_ingest_failure
-from tasks.resources import build_task_runner, on_process_pool, passed_as_is, resolve_resources
+from tasks.resources import build_task_runner, passed_as_is, resolve_resources
 
 __all__ = ["ingest_batch"]
 
@@ -83,30 +83,24 @@ def ingest_batch(request: IngestRequest, store_block: str | None = None, catalog
             key=_artifact_key("ingest-progress", plan.ingest_id),
             description=f"Shards of ingest {plan.ingest_id} recorded",
         )
-        if len(plan.pending_shards) == 1 and on_process_pool():  # one shard: not worth starting worker processes
-            shard = plan.pending_shards[0]
-            outcomes = ingest_shard(shard, resources, settings, allow_private_network=request.allow_private_network)
-            record_shard(shard, opaque(outcomes), resources)
-            update_progress_artifact(progress_id, progress=100)
-        else:
-            # Pydantic models are iterable: `unmapped` keeps map from iterating over them.
-            staged = ingest_shard.map(
-                plan.pending_shards, resources=unmapped(resources), settings=unmapped(settings),
-                allow_private_network=request.allow_private_network,
-            )  # fmt: skip
-            # `opaque` (on threads): hand each shard's outcomes over as they are; Prefect would otherwise walk
-            # every outcome looking for futures, which costs about as much as staging the file.
-            recorded = record_shard.map(plan.pending_shards, [passed_as_is(f, opaque) for f in staged], resources=unmapped(resources))
-            done = plan.total_shards - len(plan.pending_shards)
-            updated = time.monotonic()
-            for future in as_completed(recorded):
-                future.result()
-                done += 1
-                # Each update is an API call, and shards tend to finish together: at most one a second,
-                # and always the last.
-                if done == plan.total_shards or time.monotonic() - updated >= _PROGRESS_EVERY:
-                    update_progress_artifact(progress_id, progress=100 * done / plan.total_shards)
-                    updated = time.monotonic()
+        # Pydantic models are iterable: `unmapped` keeps map from iterating over them.
+        staged = ingest_shard.map(
+            plan.pending_shards, resources=unmapped(resources), settings=unmapped(settings),
+            allow_private_network=request.allow_private_network,
+        )  # fmt: skip
+        # `opaque` (on threads): hand each shard's outcomes over as they are; Prefect would otherwise walk
+        # every outcome looking for futures, which costs about as much as staging the file.
+        recorded = record_shard.map(plan.pending_shards, [passed_as_is(f, opaque) for f in staged], resources=unmapped(resources))
+        done = plan.total_shards - len(plan.pending_shards)
+        updated = time.monotonic()
+        for future in as_completed(recorded):
+            future.result()
+            done += 1
+            # Each update is an API call, and shards tend to finish together: at most one a second,
+            # and always the last.
+            if done == plan.total_shards or time.monotonic() - updated >= _PROGRESS_EVERY:
+                update_progress_artifact(progress_id, progress=100 * done / plan.total_shards)
+                updated = time.monotonic()
 
     summary = summarise_ingest(plan.ingest_id, resources, str(flow_run.id) if flow_run.id else None)
     if plan.already_completed:

@@ -18,7 +18,7 @@ from docket_core.settings import get_settings
 from flows.process_chunks import drain_job, start_helpers
 from tasks.jobs import check_failure_budget, claim_finish, finish_job, process_chunk, start_job
 from tasks.notifications import job_for_ingest
-from tasks.resources import build_task_runner, on_process_pool, resolve_resources
+from tasks.resources import build_task_runner, resolve_resources
 
 __all__ = ["process_batch"]
 
@@ -98,9 +98,6 @@ def process_batch(
                 update_progress_artifact(artifact, progress=100 * (plan.total_chunks - left) / plan.total_chunks)
 
             drain_job(plan.job_id, job.workflow_id, resources, settings, on_chunk=report)
-        elif len(plan.pending_chunks) == 1 and on_process_pool():  # one chunk: not worth starting worker processes
-            process_chunk(plan.pending_chunks[0], job.workflow_id, resources, settings)
-            update_progress_artifact(artifact, progress=100)
         else:
             futures = process_chunk.map(
                 plan.pending_chunks, workflow_id=job.workflow_id, resources=unmapped(resources), settings=unmapped(settings)

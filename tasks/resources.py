@@ -14,7 +14,7 @@ from docket_core.resources import Resources
 from docket_core.settings import DocketSettings, get_settings, usable_cores
 from tasks.process_pool import DocketProcessPool
 
-__all__ = ["build_task_runner", "on_process_pool", "passed_as_is", "resolve_resources"]
+__all__ = ["build_task_runner", "passed_as_is", "resolve_resources"]
 
 
 def resolve_resources(store_block: str | None = None, catalog_block: str | None = None) -> Resources:
@@ -37,7 +37,8 @@ def build_task_runner(settings: DocketSettings | None = None, work: Literal["cpu
 
     `processes` (what `auto` means on a machine with more than one core): for CPU-bound work (ingests,
     jobs) a pool of `DOCKET_PROCESS_WORKERS` worker processes (one per core by default), each opening
-    the catalog, the store and models once and keeping them for the flow run; work that waits on I/O
+    the catalog, the store and models once and keeping them for the flow run, for maps of at least
+    `DOCKET_PROCESS_MIN_TASKS` shards or chunks (smaller ones run on threads); work that waits on I/O
     (queues, webhooks) gets threads. `threads` (`auto` on one core): a pool of `DOCKET_MAX_WORKERS`
     threads in the flow run's process. `dask`: the Dask scheduler at `DOCKET_DASK_ADDRESS`, or else a
     local cluster the flow run starts and stops, of `DOCKET_DASK_WORKERS` processes with one thread each.
@@ -48,7 +49,8 @@ def build_task_runner(settings: DocketSettings | None = None, work: Literal["cpu
     if runner == "threads" or (runner == "processes" and work == "io"):
         return ThreadPoolTaskRunner(max_workers=settings.max_workers)
     if runner == "processes":
-        return DocketProcessPool(max_workers=settings.process_workers or usable_cores())
+        return DocketProcessPool(max_workers=settings.process_workers or usable_cores(), min_tasks=settings.process_min_tasks,
+                                 threads=settings.max_workers)  # fmt: skip
     try:
         from prefect_dask import DaskTaskRunner
     except ImportError as exc:
@@ -60,12 +62,6 @@ def build_task_runner(settings: DocketSettings | None = None, work: Literal["cpu
         cluster_kwargs={"n_workers": settings.dask_workers, "processes": True, "threads_per_worker": 1,
                         "dashboard_address": None, "host": "127.0.0.1"},  # fmt: skip
     )
-
-
-def on_process_pool() -> bool:
-    """Whether the flow run in progress hands its tasks to a pool of worker processes."""
-    context = FlowRunContext.get()
-    return context is not None and isinstance(context.task_runner, ProcessPoolTaskRunner)
 
 
 def passed_as_is(value: Any, annotation: type[BaseAnnotation[Any]]) -> Any:

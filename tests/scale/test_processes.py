@@ -1,14 +1,17 @@
 """The process pool (`DOCKET_TASK_RUNNER=processes`, what `auto` means on more than one core): an ingest
-and a job give the thread runner's rows, row for row, on SQLite and on PostgreSQL, and the job's chunks
-run in worker processes."""
+and a job give the thread runner's rows, row for row, on SQLite and on PostgreSQL, the job's chunks run
+in worker processes, and maps smaller than DOCKET_PROCESS_MIN_TASKS stay in the flow's process."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
 from docket_core.catalog.schema import files
@@ -27,10 +30,15 @@ FILES, SHARD = 20, 6  # four shards and chunks: the pool gets more than one
 VOLATILE = ["batch_id", "ingest_id", "shard_id", "created_at", "updated_at"]  # differ between two ingests by design
 
 
-def processes() -> ProcessPoolTaskRunner:
-    runner = build_task_runner(get_settings(task_runner="processes", process_workers=2))
+def processes(**overrides: object) -> ProcessPoolTaskRunner:
+    runner = build_task_runner(get_settings(task_runner="processes", process_workers=2, **({"process_min_tasks": 1} | overrides)))
     assert isinstance(runner, ProcessPoolTaskRunner)
     return runner
+
+
+@task(cache_policy=NO_CACHE)
+def pid_of(i: int) -> int:
+    return os.getpid()
 
 
 def staged(resources: Resources, batch_id: str) -> pd.DataFrame:
@@ -59,6 +67,14 @@ class TestProcessPool:
         assert isinstance(build_task_runner(auto, work="io"), ThreadPoolTaskRunner)
         assert build_task_runner(DocketSettings(task_runner="processes", process_workers=3))._max_workers == 3  # type: ignore[attr-defined]
 
+    def test_a_map_smaller_than_the_threshold_stays_in_this_process_and_a_larger_one_goes_to_the_workers(self) -> None:
+        @flow
+        def pids() -> list[int]:
+            return [f.result() for f in pid_of.map(range(3))]
+
+        assert set(pids.with_options(task_runner=processes(process_min_tasks=4))()) == {os.getpid()}
+        assert os.getpid() not in set(pids.with_options(task_runner=processes(process_min_tasks=3))())
+
     def test_an_ingest_in_worker_processes_stages_the_thread_runner_rows_row_for_row(self, env: Path) -> None:
         from flows.ingest_batch import ingest_batch
 
@@ -74,8 +90,6 @@ class TestProcessPool:
         assert len(by_processes) == FILES + 2 and set(by_processes["status"]) == {"ingested", "failed"}
 
     def test_a_job_in_worker_processes_writes_the_thread_runner_parquet_row_for_row(self, env: Path, trace: Path) -> None:
-        import os
-
         from flows.ingest_batch import ingest_batch
         from flows.process_batch import process_batch
 
