@@ -221,6 +221,7 @@ def _naive_flow():  # noqa: ANN202 - built late: Prefect is imported only after 
     from prefect.cache_policies import NO_CACHE
 
     from docket_core.jobs.process import run_file
+    from docket_core.settings import get_settings
     from tasks.resources import build_task_runner
 
     @task(name="one-file", cache_policy=NO_CACHE)
@@ -228,7 +229,8 @@ def _naive_flow():  # noqa: ANN202 - built late: Prefect is imported only after 
         path, name, media_type, sha256 = item
         return run_file(workflow, Path(path), name, media_type, sha256)
 
-    @flow(name="naive-per-file", task_runner=build_task_runner())
+    # threads, as Docket's one-process row: one Prefect task per file, without a worker start-up per run
+    @flow(name="naive-per-file", task_runner=build_task_runner(get_settings(task_runner="threads")))
     def naive(items: list, workflow: Any, batch_id: str, out: str, shard_size: int) -> int:
         from docket_core.jobs.process import part_keys
         from docket_core.outputs import PartWriter
