@@ -55,7 +55,7 @@ def confirm_stage(document_ids: list[int], queues: dict[int, str], resources: An
     return summary
 
 
-@flow(name="document_action", task_runner=build_task_runner(), log_prints=False)
+@flow(name="document_action", task_runner=build_task_runner(work="io"), log_prints=False)
 def document_action(
     action: Action,
     document_ids: list[int],

@@ -81,7 +81,7 @@ def _finish(claim: ExportClaim, resources: Any, actor: str) -> dict[str, Any]:
     return result
 
 
-@flow(name="export_queue", task_runner=build_task_runner(), log_prints=False)
+@flow(name="export_queue", task_runner=build_task_runner(work="io"), log_prints=False)
 def export_queue(
     queue_id: str | None = None,
     statuses: list[str] | None = None,

@@ -69,7 +69,7 @@ def _markdown(s: ImportSummary) -> str:
     return "\n".join(lines)
 
 
-@flow(name="import_documents", task_runner=build_task_runner(), log_prints=False)
+@flow(name="import_documents", task_runner=build_task_runner(work="io"), log_prints=False)
 def import_documents(request: ImportRequest, store_block: str | None = None, catalog_block: str | None = None) -> ImportSummary:
     """Bring a batch, a job's output, uploaded files or an e-mail into a queue, and take them to review.
 

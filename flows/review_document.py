@@ -86,7 +86,7 @@ def _markdown(details: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-@flow(name="review_document", task_runner=build_task_runner(), log_prints=False)
+@flow(name="review_document", task_runner=build_task_runner(work="io"), log_prints=False)
 def review_document(
     document_id: int,
     actor: str = "reviewer",

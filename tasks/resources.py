@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from prefect.context import FlowRunContext
-from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 from prefect.utilities.annotations import BaseAnnotation
 
 from docket_core.errors import InputError
 
 from docket_core.resources import Resources
-from docket_core.settings import DocketSettings, get_settings
+from docket_core.settings import DocketSettings, get_settings, usable_cores
+from tasks.process_pool import DocketProcessPool
 
 __all__ = ["build_task_runner", "passed_as_is", "resolve_resources"]
 
@@ -31,17 +32,25 @@ def resolve_resources(store_block: str | None = None, catalog_block: str | None 
     return resources
 
 
-def build_task_runner(settings: DocketSettings | None = None) -> TaskRunner:
-    """The task runner that `DOCKET_TASK_RUNNER` names.
+def build_task_runner(settings: DocketSettings | None = None, work: Literal["cpu", "io"] = "cpu") -> TaskRunner:
+    """The task runner that `DOCKET_TASK_RUNNER` names, for work that is CPU-bound or waits on I/O.
 
-    `threads`: a pool of `DOCKET_MAX_WORKERS` threads in the flow run's process. `dask`: the Dask
-    scheduler at `DOCKET_DASK_ADDRESS`, or else a local cluster the flow run starts and stops, of
-    `DOCKET_DASK_WORKERS` processes with one thread each (CPU-bound steps hold the GIL, so processes,
-    not threads, use the cores). Tasks get only picklable arguments (ids, `Resources`, settings).
+    `processes` (what `auto` means on a machine with more than one core): for CPU-bound work (ingests,
+    jobs) a pool of `DOCKET_PROCESS_WORKERS` worker processes (one per core by default), each opening
+    the catalog, the store and models once and keeping them for the flow run, for maps of at least
+    `DOCKET_PROCESS_MIN_TASKS` shards or chunks (smaller ones run on threads); work that waits on I/O
+    (queues, webhooks) gets threads. `threads` (`auto` on one core): a pool of `DOCKET_MAX_WORKERS`
+    threads in the flow run's process. `dask`: the Dask scheduler at `DOCKET_DASK_ADDRESS`, or else a
+    local cluster the flow run starts and stops, of `DOCKET_DASK_WORKERS` processes with one thread each.
+    Tasks get only picklable arguments (ids, `Resources`, settings).
     """
     settings = settings or get_settings()
-    if settings.task_runner == "threads":
+    runner = settings.batch_runner
+    if runner == "threads" or (runner == "processes" and work == "io"):
         return ThreadPoolTaskRunner(max_workers=settings.max_workers)
+    if runner == "processes":
+        return DocketProcessPool(max_workers=settings.process_workers or usable_cores(), min_tasks=settings.process_min_tasks,
+                                 threads=settings.max_workers)  # fmt: skip
     try:
         from prefect_dask import DaskTaskRunner
     except ImportError as exc:
@@ -56,13 +65,14 @@ def build_task_runner(settings: DocketSettings | None = None) -> TaskRunner:
 
 
 def passed_as_is(value: Any, annotation: type[BaseAnnotation[Any]]) -> Any:
-    """`annotation(value)` (`quote`, `opaque`) on the thread runner; `value` itself on Dask.
+    """`annotation(value)` (`quote`, `opaque`) on the thread and process runners; `value` itself on Dask.
 
     The annotations spare Prefect a walk through big arguments (every outcome of a shard, every node of
     a chunk's documents). prefect-dask hands a task a plain 1-tuple for an annotated argument instead
     (prefect-dask issue 43), and resolves futures by walking its arguments anyway, so there the value
-    goes as it is.
+    goes as it is. The process runner resolves futures and drops the annotations before it pickles
+    the arguments, so they keep sparing the walk there.
     """
     context = FlowRunContext.get()
-    on_threads = context is None or isinstance(context.task_runner, ThreadPoolTaskRunner)
-    return annotation(value) if on_threads else value
+    annotated = context is None or isinstance(context.task_runner, (ThreadPoolTaskRunner, ProcessPoolTaskRunner))
+    return annotation(value) if annotated else value

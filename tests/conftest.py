@@ -23,6 +23,9 @@ for _key in [k for k in os.environ if k.startswith("DOCKET_") and k not in ("DOC
 # PREFECT_API_URL their own ephemeral API: no test leaves a background Prefect server behind
 # (tests/cli/test_prefect_server.py turns the shared local server on for its own processes).
 os.environ["DOCKET_PREFECT_SERVER"] = "ephemeral"
+# Flows run their tasks on threads unless a test asks for worker processes (tests/scale): the default
+# `auto` would spawn a pool at each flow run on a machine with more cores, slower and less predictable.
+os.environ["DOCKET_TASK_RUNNER"] = "threads"
 
 import pytest  # noqa: E402
 import sqlalchemy as sa  # noqa: E402

@@ -54,10 +54,10 @@ def run_job(request: JobRequest, *, as_json: bool, take_over_export: bool = Fals
 
 
 def _polled(job_id: str) -> Callable[[], tuple[int, int | None]] | None:
-    """On Dask the chunks run in worker processes: the bar asks the catalog instead of listening."""
+    """In worker processes (a process pool, Dask) the chunks report nowhere here: the bar asks the catalog."""
     from docket_core.jobs.queries import job_progress
 
-    if get_settings().task_runner != "dask":
+    if get_settings().batch_runner == "threads":
         return None
     catalog = Resources.from_settings().catalog()
     return lambda: job_progress(catalog, job_id)

@@ -66,10 +66,10 @@ def run_ingest(request: IngestRequest, *, as_json: bool) -> IngestSummary:
 
 
 def _polled(ingest_id: str) -> Callable[[], tuple[int, int | None]] | None:
-    """On Dask the shards run in worker processes: the bar asks the catalog instead of listening."""
+    """In worker processes (a process pool, Dask) the shards report nowhere here: the bar asks the catalog."""
     from docket_core.staging.queries import ingest_progress
 
-    if get_settings().task_runner != "dask":
+    if get_settings().batch_runner == "threads":
         return None
     catalog = Resources.from_settings().catalog()
     return lambda: ingest_progress(catalog, ingest_id)

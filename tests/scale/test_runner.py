@@ -16,9 +16,13 @@ from tests.helpers import image_folder
 
 
 class TestBuildTaskRunner:
-    def test_threads_are_the_default_sized_by_max_workers(self) -> None:
-        runner = build_task_runner(DocketSettings(max_workers=3))
+    def test_threads_are_sized_by_max_workers(self) -> None:
+        runner = build_task_runner(DocketSettings(task_runner="threads", max_workers=3))
         assert isinstance(runner, ThreadPoolTaskRunner) and runner._max_workers == 3
+
+    def test_the_default_is_threads(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.delenv("DOCKET_TASK_RUNNER")  # the suite's conftest asks for threads
+        assert DocketSettings().task_runner == "threads"  # the process pool measured slower on 2 cores
 
     def test_dask_with_an_address_connects_to_that_scheduler(self) -> None:
         runner = build_task_runner(DocketSettings(task_runner="dask", dask_address="tcp://10.0.0.5:8786"))
@@ -31,7 +35,7 @@ class TestBuildTaskRunner:
             "n_workers": 3, "processes": True, "threads_per_worker": 1}  # fmt: skip
 
     def test_an_unknown_runner_is_refused_by_the_settings(self) -> None:
-        with pytest.raises(ValueError, match="threads.*dask"):
+        with pytest.raises(ValueError, match="auto.*threads.*processes.*dask"):
             DocketSettings(task_runner="ray")  # type: ignore[arg-type]
 
 
