@@ -2,7 +2,7 @@
 
 `DocketSettings` holds every knob: its own (stores, staging, jobs, task runners) and, inherited,
 those of queues and extensions (`settings_queues.QueueSettings`) and of notifications and the push
-receiver (`settings_notify.NotifySettings`). `docket settings` prints them all with their values.
+receiver (`settings_notify.NotifySettings`) and of capture (`settings_capture.CaptureSettings`). `docket settings` prints them all with their values.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 from typing_extensions import Annotated
 
+from docket_core.settings_capture import CaptureSettings
 from docket_core.settings_notify import NotifySettings
 from docket_core.settings_queues import QueueSettings
 
@@ -22,7 +23,7 @@ __all__ = ["DocketSettings", "MiB", "get_settings"]
 MiB = 1024 * 1024
 
 
-class DocketSettings(QueueSettings, NotifySettings):
+class DocketSettings(QueueSettings, NotifySettings, CaptureSettings):
     """Every knob Docket reads from the environment (`DOCKET_*`) or a `.env` file."""
 
     model_config = SettingsConfigDict(env_prefix="DOCKET_", env_file=".env", extra="ignore")

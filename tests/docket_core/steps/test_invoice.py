@@ -102,6 +102,7 @@ class TestWorkflow:
             "invoice_number": "string",
             "issue_date": "date",
             "due_date": "date",
+            "order_number": "string",
             "seller_name": "string",
             "seller_vat_id": "string",
             "buyer_name": "string",
@@ -112,6 +113,7 @@ class TestWorkflow:
             "gross_total": "float",
             "tax_rate": "float",
             "line_items": "rows",
+            "document_kind": "string",
             "source": "string",
             "e_invoice_profile": "string",
         }
@@ -152,6 +154,8 @@ class TestExtractFieldsFromEInvoices:
                     "tax_rate": 19.0,
                 },
             ],
+            "order_number": None,
+            "document_kind": "invoice",
             "source": "embedded-xml",
             "e_invoice_profile": "urn:cen.eu:en16931:2017",
         }
@@ -211,14 +215,19 @@ class TestExtractFieldsFromEInvoices:
             extract_fields(_ctx(path))
 
     def test_warns_about_a_media_type_it_does_not_read(self, tmp_path: Path) -> None:
-        path = tmp_path / "photo.png"
-        path.write_bytes(b"\x89PNG")
+        path = tmp_path / "clip.mp4"
+        path.write_bytes(b"\x00\x00\x00\x18ftypmp42")
 
-        out = extract_fields(FileContext("photo.png", "image/png", path))
+        out = extract_fields(FileContext("clip.mp4", "video/mp4", path))
 
         assert out == StepOutput(
             {name: None for name in FIELDS},
-            [Message("warning", "invoice-capture reads PDF and XML files, got image/png; nothing captured")],
+            [
+                Message(
+                    "warning",
+                    "invoice-capture reads PDF, XML, JPEG, PNG and TIFF files, got video/mp4; nothing captured",
+                )
+            ],
         )
 
 
@@ -240,6 +249,8 @@ class TestExtractFieldsFromText:
             "gross_total": 1434.0,
             "tax_rate": 20.0,
             "line_items": None,
+            "order_number": None,
+            "document_kind": "invoice",
             "source": "pdf-text",
             "e_invoice_profile": None,
         }
@@ -262,6 +273,8 @@ class TestExtractFieldsFromText:
             "gross_total": 1377.63,
             "tax_rate": 7.0,
             "line_items": None,
+            "order_number": None,
+            "document_kind": "invoice",
             "source": "pdf-text",
             "e_invoice_profile": None,
         }
@@ -281,10 +294,21 @@ class TestExtractFieldsFromText:
         ],
     )
     def test_reads_dates_in_the_usual_forms(self, written: str, expected: datetime.date) -> None:
-        fields, _ = fields_from_text(f"Invoice date: {written}\nDue date: 03/25/2024")
+        fields, _ = fields_from_text(f"Invoice date: {written}\nDue date: 2024-04-25")
 
         assert fields["issue_date"] == expected
-        assert fields["due_date"] == datetime.date(2024, 3, 25)  # only month-first can be meant
+        assert fields["due_date"] == datetime.date(2024, 4, 25)
+
+    def test_reads_numeric_dates_month_first_when_another_date_shows_that_order(self) -> None:
+        fields, _ = fields_from_text("Invoice date: 03/12/2024\nDue date: 03/25/2024")
+
+        # 03/25/2024 can only be month first, so the document writes 03/12/2024 month first too.
+        assert (fields["issue_date"], fields["due_date"]) == (datetime.date(2024, 3, 12), datetime.date(2024, 3, 25))
+
+    def test_reads_numeric_dates_day_first_when_another_date_shows_that_order(self) -> None:
+        fields, _ = fields_from_text("Invoice date: 03/12/2024\nDue date: 25/12/2024")
+
+        assert (fields["issue_date"], fields["due_date"]) == (datetime.date(2024, 12, 3), datetime.date(2024, 12, 25))
 
     def test_skips_a_labelled_date_that_does_not_exist(self) -> None:
         fields, _ = fields_from_text("Invoice date: 31.02.2024\nDate: 01.03.2024")
@@ -363,12 +387,12 @@ class TestExtractFieldsFromText:
                          "net_total", "tax_total", "tax_rate"]
         ]  # fmt: skip
 
-    def test_warns_that_a_scan_without_text_is_not_read(self, tmp_path: Path) -> None:
-        out = extract_fields(_ctx(write_text_pdf(tmp_path / "scan.pdf", [])))
+    def test_warns_that_a_page_without_any_text_yields_nothing(self, tmp_path: Path) -> None:
+        out = extract_fields(_ctx(write_text_pdf(tmp_path / "blank.pdf", [])))
 
         assert out == StepOutput(
-            {name: None for name in FIELDS} | {"source": "pdf-text"},
-            [Message("warning", "no text layer; OCR is not supported yet")],
+            {name: None for name in FIELDS} | {"source": "ocr"},
+            [Message("warning", "no text found on any page, neither in a text layer nor by OCR")],
         )
 
 

@@ -1,0 +1,298 @@
+"""Template-free field extraction on the page model: labels from the lexicon, values by geometry.
+
+For each label found on a page, `value_regions` proposes where its value is printed; the field's
+typed parser keeps the regions that hold such a value; each candidate scores label quality x
+geometry x parser certainty x OCR confidence, and the best one per field wins. Amounts are then
+chosen together (`totals`), parties apart (`parties`). A field's confidence is its winner's score,
+raised when other evidence agrees (net + tax = gross, a VAT id's check digits) and lowered when a
+close rival disagrees.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from docket_core.capture.lexicon import LabelHit, find_labels, lexicon, norm
+from docket_core.capture.pages import Page, union
+from docket_core.capture.regions import Index, Region, value_regions
+from docket_core.capture.values import currency_of, find_dates, parse_date, parse_iban, parse_identifier, parse_vat_id
+from docket_core.workflows.model import Evidence
+
+__all__ = ["Candidate", "Document", "extract", "read_document"]
+
+_ID_FIELDS = ("invoice_number", "order_number")
+_DATE_FIELDS = ("issue_date", "due_date")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    field: str
+    value: Any
+    score: float
+    region: Region
+    hit: LabelHit | None = None
+
+    def evidence(self, confidence: float | None = None) -> Evidence:
+        x0, y0, x1, y1 = self.region.box
+        clamp = lambda v: min(1.0, max(0.0, v))  # noqa: E731
+        return Evidence(
+            self.region.page.number,
+            (clamp(x0), clamp(y0), clamp(x1), clamp(y1)),
+            self.region.text,
+            round(min(1.0, max(0.0, self.score if confidence is None else confidence)), 3),
+        )
+
+
+@dataclass
+class Document:
+    """What the field finders share: the pages, their label hits, the document's language and
+    whether its numeric dates are month first."""
+
+    pages: list[Page]
+    indexes: list[Index]
+    hits: list[LabelHit]
+    hit_pages: dict[int, Index]
+    language: str
+    month_first: bool
+
+
+def read_document(pages: list[Page]) -> Document:
+    """Find every label on `pages` and settle the language and the numeric date order."""
+    hits: list[LabelHit] = []
+    indexes = [Index(page) for page in pages]
+    hit_pages: dict[int, Index] = {}
+    for index in indexes:
+        fuzzy = index.page.source == "ocr"
+        for line in index.lines:
+            for hit in _non_overlapping(find_labels(line, fuzzy)):
+                hits.append(hit)
+                hit_pages[id(hit)] = index
+    languages = Counter[str]()
+    for hit in hits:
+        languages[hit.language] += hit.words * (2 if len(norm(hit.line.words[hit.start].text)) > 3 else 1)
+    language = languages.most_common(1)[0][0] if languages else "en"
+    text = "\n".join(page.text for page in pages)
+    pairs = find_dates(text)
+    if any(a > 12 >= b for a, b in pairs):
+        month_first = False
+    elif any(b > 12 >= a for a, b in pairs):
+        month_first = True
+    else:
+        month_first = language == "en" and currency_of(text) in lexicon().raw["month_first_currencies"]
+    return Document(pages, indexes, hits, hit_pages, language, month_first)
+
+
+def _non_overlapping(hits: list[LabelHit]) -> list[LabelHit]:
+    """Longest labels win: "Due date" is not also a "Date"; equal spans of several fields all stay."""
+    kept: list[LabelHit] = []
+    covered_until = 0
+    span: tuple[int, int] | None = None
+    for hit in sorted(hits, key=lambda h: (h.start, -h.words)):
+        if span == (hit.start, hit.end):
+            kept.append(hit)
+        elif hit.start >= covered_until:
+            kept.append(hit)
+            span = (hit.start, hit.end)
+            covered_until = hit.end
+    return kept
+
+
+def _label_score(hit: LabelHit) -> float:
+    specificity = min(1.0, 0.8 + 0.1 * hit.words) - 0.01 * min(hit.rank, 20)
+    return hit.score * specificity
+
+
+_Parser = Callable[[str, Document], tuple[Any, float] | None]
+
+
+def _strip_number_words(text: str) -> str:
+    words = text.split()
+    skip = lexicon().words("number_words") | {""}
+    while words and norm(words[0]) in skip and not any(ch.isdigit() for ch in words[0]):
+        words.pop(0)
+    return " ".join(words)
+
+
+def _parse_id(text: str, doc: Document) -> tuple[Any, float] | None:
+    text = _strip_number_words(text.lstrip(":#.- "))
+    first = text.split()[0] if text.split() else ""
+    value = parse_identifier(first)
+    if value is None or parse_date(first) is not None or currency_of(first) and not value[0].isdigit():
+        return None
+    return value, 1.0 if len(value) >= 3 else 0.8
+
+
+def _parse_date(text: str, doc: Document) -> tuple[Any, float] | None:
+    found = parse_date(" ".join(text.split()[:5]), doc.month_first)
+    if found is None:
+        return None
+    date, ambiguous = found
+    if not 1990 <= date.year <= datetime.date.today().year + 5:
+        return None
+    return date, 0.85 if ambiguous else 1.0
+
+
+def _parse_vat(text: str, doc: Document) -> tuple[Any, float] | None:
+    found = parse_vat_id(text)
+    if found is None:
+        return None
+    return found[0], 1.0 if found[1] else 0.9
+
+
+_PARSERS: dict[str, _Parser] = {
+    "invoice_number": _parse_id,
+    "order_number": _parse_id,
+    "issue_date": _parse_date,
+    "due_date": _parse_date,
+    "seller_vat_id": _parse_vat,
+}
+
+
+def labelled_candidates(doc: Document, field: str, parser: _Parser, same_line_only: bool = False) -> list[Candidate]:
+    """Candidates for `field` from each of its labels' value regions that `parser` accepts."""
+    out = []
+    for hit in doc.hits:
+        if hit.field != field:
+            continue
+        index = doc.hit_pages[id(hit)]
+        label_box = union(w.box for w in hit.line.words[hit.start : hit.end])
+        weak = hit.words == 1 and hit.rank >= 6  # a bare "Invoice" or "Date": its value must follow it
+        for region in value_regions(index, hit.line, hit.end, label_box, same_line_only or weak):
+            parsed = parser(region.text, doc)
+            if parsed is None:
+                continue
+            value, certainty = parsed
+            score = _label_score(hit) * region.geometry * certainty * (0.5 + 0.5 * region.confidence)
+            out.append(Candidate(field, value, score * (0.75 if weak else 1.0), region, hit))
+            break
+    return out
+
+
+def _title_numbers(doc: Document) -> list[Candidate]:
+    """ "Handelsrechnung (380) Nr. 471102", "Facture N° 12": a number word after a title word."""
+    lex = lexicon()
+    titles, numbers = lex.words("title_words"), lex.words("number_words")
+    out = []
+    for index in doc.indexes:
+        for line in index.lines:
+            tokens = [norm(w.text) for w in line.words]
+            for i, token in enumerate(tokens):
+                if not (token in titles or token.endswith("rechnung")):
+                    continue
+                for j in range(i + 1, min(i + 4, len(tokens))):
+                    if tokens[j] in numbers:
+                        region = Region(line.words[j + 1 :], index.page, 0.8, "same-line")
+                        if region.words and (parsed := _parse_id(region.text, doc)):
+                            out.append(Candidate("invoice_number", parsed[0], 0.75 * parsed[1], region))
+                        break
+    return out
+
+
+def best(candidates: list[Candidate]) -> tuple[Candidate | None, float]:
+    """The winner and its confidence: its score, less when a rival with another value comes close."""
+    if not candidates:
+        return None, 0.0
+    ranked = sorted(candidates, key=lambda c: -c.score)
+    winner = ranked[0]
+    support = sum(c.score for c in ranked[1:] if c.value == winner.value)
+    rival = next((c.score for c in ranked[1:] if c.value != winner.value), 0.0)
+    confidence = winner.score + 0.15 * min(1.0, support) - 0.5 * max(0.0, rival - 0.5 * winner.score)
+    return winner, max(0.0, min(0.99, confidence))
+
+
+def _iban(doc: Document) -> tuple[Candidate | None, float, list[str]]:
+    rejected_all: list[str] = []
+    candidates = []
+    for index in doc.indexes:
+        for line in index.lines:
+            if "iban" not in norm(line.text) and not any(ch.isdigit() for ch in line.text[2:4]):
+                if not any(w.text[:2].isalpha() and w.text[2:4].isdigit() for w in line.words):
+                    continue
+            iban, rejected = parse_iban(line.text)
+            rejected_all += rejected
+            if iban:
+                labelled = "iban" in norm(line.text)
+                region = Region(line.words, index.page, 1.0, "same-line")
+                candidates.append(Candidate("iban", iban, (0.97 if labelled else 0.9) * line.confidence, region))
+    winner, confidence = best(candidates)
+    return winner, confidence, rejected_all
+
+
+def _currency(doc: Document, amount_regions: list[Region]) -> tuple[Candidate | None, float]:
+    """The currency: a labelled code, else the code or symbol next to the totals, else any on the page."""
+    labels = frozenset(norm(w) for w in lexicon().raw["currencies"]["labels"])
+    candidates = []
+    for index in doc.indexes:
+        for line in index.lines:
+            tokens = [norm(w.text) for w in line.words]
+            for i, token in enumerate(tokens):
+                if token in labels:
+                    for region in value_regions(index, line, i + 1, line.words[i].box):
+                        if code := currency_of(region.text):
+                            candidates.append(Candidate("currency", code, 0.98, region))
+                            break
+    for region in amount_regions:
+        if code := currency_of(region.text):
+            candidates.append(Candidate("currency", code, 0.9, region))
+    if not candidates:
+        for index in doc.indexes:
+            for line in index.lines:
+                if code := currency_of(line.text):
+                    candidates.append(Candidate("currency", code, 0.7, Region(line.words, index.page, 1.0, "same-line")))
+                    break
+    return best(candidates)
+
+
+def extract(pages: list[Page]) -> tuple[dict[str, Any], dict[str, Evidence], list[str]]:
+    """Every field found on `pages`: values, where each was read, and rejected IBAN-shaped strings."""
+    from docket_core.capture.parties import find_parties
+    from docket_core.capture.totals import find_totals
+
+    doc = read_document(pages)
+    values: dict[str, Any] = {}
+    evidence: dict[str, Evidence] = {}
+
+    def keep(field: str, winner: Candidate | None, confidence: float) -> None:
+        if winner is not None:
+            values[field] = winner.value
+            evidence[field] = winner.evidence(confidence)
+
+    for field, parser in _PARSERS.items():
+        candidates = labelled_candidates(doc, field, parser)
+        if field == "invoice_number":
+            candidates += _title_numbers(doc)
+        keep(field, *best(candidates))
+    if values.get("issue_date") == values.get("due_date") and "due_date" in values:
+        if evidence["due_date"].confidence <= evidence.get("issue_date", evidence["due_date"]).confidence:
+            del values["due_date"], evidence["due_date"]
+    if values.get("order_number") == values.get("invoice_number") and "order_number" in values:
+        del values["order_number"], evidence["order_number"]
+    winner, confidence, rejected = _iban(doc)
+    keep("iban", winner, confidence)
+    totals, regions = find_totals(doc)
+    for field, (candidate, conf) in totals.items():
+        if field == "tax_rate":
+            values[field] = candidate
+            continue
+        keep(field, candidate, conf)
+    keep("currency", *_currency(doc, regions))
+    for field, (candidate, conf) in find_parties(doc, evidence).items():
+        keep(field, candidate, conf)
+    values["document_kind"] = _kind(doc, values)
+    values["language"] = doc.language
+    return values, evidence, rejected
+
+
+def _kind(doc: Document, values: dict[str, Any]) -> str:
+    """ "receipt" for a till receipt (narrow page, or no invoice label and no buyer), else "invoice"."""
+    page = doc.pages[0] if doc.pages else None
+    narrow = page is not None and page.width and page.height / page.width > 2.0
+    invoice_words = {"invoice", "rechnung", "facture", "factuur", "factura", "fattura"}
+    titled = any(w in norm(line.text) for page in doc.pages[:1] for line in page.lines[:25] for w in invoice_words)
+    if narrow or (not titled and "buyer_name" not in values and "net_total" not in values):
+        return "receipt"
+    return "invoice"

@@ -1,0 +1,48 @@
+"""Runtime knobs of capture (`DOCKET_*`): OCR resolution and threads, PDF reading budgets.
+
+`DocketSettings` inherits them (`docket settings` prints them); capture code builds this smaller class.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["CaptureSettings", "get_capture_settings"]
+
+
+class CaptureSettings(BaseSettings):
+    """How documents become pages of words: OCR and the bounds on reading a PDF."""
+
+    model_config = SettingsConfigDict(env_prefix="DOCKET_", env_file=".env", extra="ignore")
+
+    ocr_dpi: int = Field(
+        default=200, ge=72, le=600, description="Resolution at which a scanned PDF page is rendered for OCR."
+    )
+    ocr_threads: int = Field(
+        default=0, ge=0, le=64,
+        description="Threads one OCR model uses per process (0: onnxruntime's default, every core).",
+    )  # fmt: skip
+    ocr_max_side: int = Field(
+        default=2500, ge=500, le=10_000,
+        description="Longest side in pixels an image is scaled down to before OCR (bounds time and memory).",
+    )  # fmt: skip
+    capture_max_pages: int = Field(
+        default=30, ge=1, le=1000, description="Pages of one document that capture reads (the rest is ignored)."
+    )
+    capture_max_page_chars: int = Field(
+        default=60_000, ge=1000, le=10_000_000,
+        description="Characters of one PDF page's text layer that capture reads.",
+    )  # fmt: skip
+    capture_max_content_bytes: int = Field(
+        default=8 * 1024 * 1024, ge=64 * 1024, le=1024 * 1024 * 1024,
+        description="Decoded content-stream bytes of one PDF that capture reads before it stops reading pages.",
+    )  # fmt: skip
+    capture_min_text_chars: int = Field(
+        default=20, ge=0, le=10_000,
+        description="Characters a PDF page's text layer needs to be read as text; fewer and the page is OCRed.",
+    )  # fmt: skip
+
+
+def get_capture_settings(**overrides: object) -> CaptureSettings:
+    return CaptureSettings(**overrides)  # type: ignore[arg-type]
