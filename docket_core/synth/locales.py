@@ -12,9 +12,9 @@ import random
 from dataclasses import dataclass
 from decimal import Decimal
 
-__all__ = ["LANGUAGES", "Locale", "format_amount", "format_date", "format_money", "pick"]
+__all__ = ["LANGUAGES", "MONTH_NAMES", "Locale", "format_amount", "format_date", "format_money", "pick"]
 
-_MONTHS = {
+MONTH_NAMES = {
     "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September",
            "October", "November", "December"),
     "de": ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober",
@@ -193,7 +193,7 @@ LANGUAGES: dict[str, Locale] = {
 
 def format_date(date: datetime.date, style: str, language: str) -> str:
     """`date` as printed in `style` (a name from a locale's `date_styles`) with `language`'s month names."""
-    month = _MONTHS[language][date.month - 1]
+    month = MONTH_NAMES[language][date.month - 1]
     d, m, y = date.day, date.month, date.year
     match style:
         case "dmy/":

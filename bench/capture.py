@@ -1,0 +1,176 @@
+"""Capture evaluation: a workflow over a folder with a truth JSONL, per-field accuracy, automation, speed.
+
+Data sets (`--data`):
+- `zugferd-text`: the e-invoice PDFs of `$DOCKET_SAMPLE_DATA/zugferd-dev/` and `facturx-akretion/`,
+  copied without their attachments so the embedded XML cannot be read: the text path. Truth: the
+  XML, as Docket's e-invoice parser reads it, less the values the page does not print.
+- `zugferd-ocr`: the same PDFs rendered to image-only PDFs at 200 dpi (pypdfium2): the OCR path.
+- `receipts`: the 48 scanned shop receipts of `receipts-dev/` with their published key fields.
+- `synth`: a generated corpus (`docket_core.synth`, seed `--seed`): text PDFs in six languages and
+  eight layouts, receipts, and scanned, faxed and photographed copies.
+- any folder holding files and a truth JSONL (`--truth`, default `<folder>/truth.jsonl`).
+
+For each, prints per field: accuracy (right / documents whose truth has it), coverage (a value was
+given) and precision (right / given); the share of documents confirmed automatically at
+`--threshold` (every required field at or above it) and how often those are right; documents/s and
+pages/s per core (CPU seconds of this process, all its threads, around `run_file`). Scoring rules:
+`docket_core.evaluate.score`. Writes `bench/out/capture-<data>.json` and a list of misses
+`bench/out/capture-<data>-misses.md` (field, expected, got) for whoever improves the engine.
+
+Usage: `DOCKET_SAMPLE_DATA=/path/to/data .venv/bin/python bench/capture.py --data zugferd-text`
+`[--threshold 0.9] [--limit N] [--json]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from docket_core.evaluate.datasets import einvoice_cases, receipt_cases, sample_data_root  # noqa: E402
+from docket_core.evaluate.run import evaluate_files  # noqa: E402
+from docket_core.evaluate.score import DocumentScore, summarize  # noqa: E402
+from docket_core.evaluate.truth import TruthRecord, read_truth  # noqa: E402
+from docket_core.workflows.registry import builtin_workflows  # noqa: E402
+
+OUT = ROOT / "bench" / "out"
+DEFAULT_THRESHOLD = 0.9
+GOALS = {"field_accuracy": 0.90, "auto_confirm_precision": 0.97, "text_docs_per_core_s": 20.0, "ocr_pages_per_core_s": 0.5}
+
+
+def machine() -> str:
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def workflow(name: str = "invoice-capture"):  # noqa: ANN201 - a Workflow
+    return next(w for w in builtin_workflows() if w.workflow_id == name)
+
+
+def evaluate(cases: list[tuple[Path, TruthRecord]], *, threshold: float = DEFAULT_THRESHOLD,
+             workflow_id: str = "invoice-capture") -> tuple[dict[str, Any], list[DocumentScore]]:  # fmt: skip
+    """Capture each (file, truth) and return the report (`Summary.as_dict()`) and each document's score."""
+    scores = list(evaluate_files(workflow(workflow_id), cases))
+    return summarize(scores, threshold).as_dict(), scores
+
+
+def folder_cases(folder: Path, truth: Path | None = None, limit: int | None = None) -> list[tuple[Path, TruthRecord]]:
+    records = read_truth(truth or folder / "truth.jsonl")
+    return [(folder / r.file, r) for r in records[:limit]]
+
+
+def _pct(value: float | None) -> str:
+    return "   -  " if value is None else f"{100 * value:5.1f}%"
+
+
+def format_table(name: str, report: dict[str, Any]) -> str:
+    """The report as the plain-text table the command prints."""
+    rows = [f"Capture: {name}: {report['documents']} documents ({report['failed']} failed in the workflow)",
+            f"{'field':<16}{'docs':>6}{'accuracy':>10}{'coverage':>10}{'precision':>11}"]  # fmt: skip
+    for field_id, s in report["fields"].items():
+        rows.append(f"{field_id:<16}{s['documents']:>6}{_pct(s['accuracy']):>10}{_pct(s['coverage']):>10}{_pct(s['precision']):>11}")
+    checks, auto, speed = report["field_checks"], report["auto_confirm"], report["speed"]
+    rows.append(f"field checks right: {checks['right']}/{checks['total']} = {_pct(checks['accuracy']).strip()}")
+    rows.append(f"documents with every required field right: {report['documents_all_required_right']}/{report['documents']}")
+    rows.append(
+        f"auto-confirmed at {auto['threshold']:.2f}: {auto['confirmed']}/{report['documents']} ({_pct(auto['share']).strip()}), "
+        f"right {auto['right']}/{auto['confirmed']} = {_pct(auto['precision']).strip()}; "
+        f"also without error messages: {auto['confirmed_without_errors']}, precision {_pct(auto['precision_without_errors']).strip()}"
+    )
+    per_s = speed["documents_per_s"] or 0.0
+    rows.append(
+        f"speed: {per_s:.2f} documents/s wall; per core: {speed['documents_per_cpu_s'] or 0:.2f} documents/s, "
+        f"{speed['pages_per_cpu_s'] or 0:.2f} pages/s ({speed['pages']} pages, {speed['cpu_seconds']:.1f} CPU-s)"
+    )
+    if report.get("by_group"):
+        rows.append("by group (field checks right): " + "; ".join(
+            f"{g} {v['field_checks_right']}/{v['field_checks']}" for g, v in report["by_group"].items()))  # fmt: skip
+    return "\n".join(rows)
+
+
+def misses_markdown(name: str, scores: list[DocumentScore]) -> str:
+    lines = [f"# Capture misses: {name}", "", "| file | field | expected | got | confidence |", "|---|---|---|---|---|"]
+    for score in scores:
+        if score.failed:
+            lines.append(f"| {score.file} | (file) | processed | FAILED: {score.failed[:120]} | |")
+        for o in score.fields.values():
+            if not o.right:
+                conf = "" if o.confidence is None else f"{o.confidence:.2f}"
+                got = "—" if o.got is None else o.got.replace("|", "\\|")
+                lines.append(f"| {score.file} | {o.field} | {o.expected.replace('|', chr(92) + '|')} | {got} | {conf} |")
+    return "\n".join(lines) + "\n"
+
+
+def _cases(args: argparse.Namespace) -> tuple[str, list[tuple[Path, TruthRecord]], dict[str, Any]]:
+    cache, extra = OUT / "cache", {}
+    if args.data in ("zugferd-text", "zugferd-ocr"):
+        cases, dropped, skipped = einvoice_cases(sample_data_root(), cache / "einvoices", ocr=args.data == "zugferd-ocr",
+                                                 limit=args.limit)  # fmt: skip
+        extra = {"dropped_unprinted": [d.__dict__ for d in dropped], "skipped": skipped}
+        return args.data, cases, extra
+    if args.data == "receipts":
+        return "receipts", list(receipt_cases(sample_data_root()))[: args.limit], extra
+    if args.data == "synth":
+        from docket_core.synth import write_corpus
+
+        folder = cache / f"synth-{args.seed}"
+        if not (folder / "truth.jsonl").is_file():
+            write_corpus(folder, seed=args.seed)
+        return "synth", folder_cases(folder, None, args.limit), extra
+    folder = Path(args.data)
+    truth = Path(args.truth) if args.truth else None
+    return folder.name, folder_cases(folder, truth, args.limit), extra
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", default="synth", help="zugferd-text, zugferd-ocr, receipts, synth or a folder")
+    parser.add_argument("--truth", help="truth JSONL (for a folder; default <folder>/truth.jsonl)")
+    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="auto-confirm confidence threshold")
+    parser.add_argument("--limit", type=int, help="evaluate at most this many documents")
+    parser.add_argument("--seed", type=int, default=12, help="seed of the generated corpus (--data synth)")
+    parser.add_argument("--workflow", default="invoice-capture")
+    parser.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
+    args = parser.parse_args(argv)
+
+    started = time.perf_counter()
+    name, cases, extra = _cases(args)
+    report, scores = evaluate(cases, threshold=args.threshold, workflow_id=args.workflow)
+    report |= {"data": name, "machine": machine(), "goals": GOALS, "elapsed_s": time.perf_counter() - started}
+    report["documents_detail"] = [
+        {"file": s.file, "kind": s.kind, "language": s.language, "failed": s.failed, "errors": s.errors,
+         "seconds": round(s.seconds, 4), "cpu_seconds": round(s.cpu_seconds, 4), "pages": s.pages,
+         "fields": {f: {"expected": o.expected, "got": o.got, "right": o.right, "confidence": o.confidence}
+                    for f, o in s.fields.items()}}
+        for s in scores
+    ]  # fmt: skip
+    report |= extra
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / f"capture-{name}.json").write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str))
+    (OUT / f"capture-{name}-misses.md").write_text(misses_markdown(name, scores))
+    if args.json:
+        print(json.dumps({k: v for k, v in report.items() if k != "documents_detail"}, indent=2, default=str))
+    else:
+        print(format_table(name, report))
+        print(f"machine: {report['machine']}; report: {OUT / f'capture-{name}.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
