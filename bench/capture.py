@@ -147,7 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=12, help="seed of the generated corpus (--data synth)")
     parser.add_argument("--workflow", default="invoice-capture")
     parser.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
+    parser.add_argument("--out", type=Path, default=OUT, help="folder of the reports (default bench/out)")
     args = parser.parse_args(argv)
+    out = args.out
 
     started = time.perf_counter()
     name, cases, extra = _cases(args)
@@ -161,14 +163,14 @@ def main(argv: list[str] | None = None) -> int:
         for s in scores
     ]  # fmt: skip
     report |= extra
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / f"capture-{name}.json").write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str))
-    (OUT / f"capture-{name}-misses.md").write_text(misses_markdown(name, scores))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"capture-{name}.json").write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str))
+    (out / f"capture-{name}-misses.md").write_text(misses_markdown(name, scores))
     if args.json:
         print(json.dumps({k: v for k, v in report.items() if k != "documents_detail"}, indent=2, default=str))
     else:
         print(format_table(name, report))
-        print(f"machine: {report['machine']}; report: {OUT / f'capture-{name}.json'}")
+        print(f"machine: {report['machine']}; report: {out / f'capture-{name}.json'}")
     return 0
 
 

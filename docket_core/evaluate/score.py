@@ -5,9 +5,11 @@ When a captured value counts as right (after normalization):
 - amounts (`net_total`, `tax_total`, `gross_total`): within 0.005 of the truth;
 - `currency`: the same ISO code, case-insensitively;
 - company names (`seller_name`, `buyer_name`): casefolded, every run of characters that are not
-  letters or digits replaced by one space; right when equal, or when their rapidfuzz `ratio` is at
+  letters or digits replaced by one space, and a trailing legal form (`LEGAL_FORMS`: GmbH, S.A.S.,
+  SDN BHD, Ltd...) dropped from both, since an e-invoice's XML often names "Au bon moulin" where
+  its page prints "Au bon moulin SARL"; right when equal, or when their rapidfuzz `ratio` is at
   least `NAME_SIMILARITY` (90: one character in ten may differ, an OCR slip, never a missing word of
-  a short name);
+  a short name). An empty name left after dropping the legal form is never right;
 - other strings (`invoice_number`, `seller_vat_id`, `iban`): equal with case and whitespace ignored.
 
 A field the truth holds but capture left empty is wrong. Per field, `accuracy` is right / documents
@@ -31,6 +33,7 @@ from rapidfuzz import fuzz
 from docket_core.evaluate.truth import REQUIRED, TRUTH_FIELDS, TruthRecord
 
 __all__ = [
+    "LEGAL_FORMS",
     "NAME_SIMILARITY",
     "DocumentScore",
     "FieldOutcome",
@@ -82,8 +85,32 @@ def _as_decimal(value: Any) -> Decimal | None:
         return None
 
 
-def normalize_name(name: str) -> str:
+LEGAL_FORMS = (
+    "gmbh & co. kg", "gmbh", "ag", "kg", "ohg", "og", "e.k.", "ug (haftungsbeschränkt)", "ug", "e.v.",
+    "sarl", "s.a.s.", "sas", "sa", "eurl", "sasu", "srl", "bv", "b.v.", "nv", "n.v.", "v.o.f.", "s.l.",
+    "s.l.u.", "s.a.", "s.r.l.", "s.p.a.", "s.n.c.", "s.a.s", "ltd", "ltd.", "limited", "plc", "llp", "inc.",
+    "inc", "llc", "corp.", "co.", "pvt. ltd.", "private limited", "sdn bhd", "sdn. bhd.", "bhd", "s/b",
+    "plt", "dac",
+)  # fmt: skip
+"""Legal forms that `normalize_name` drops from the end of a company name."""
+
+
+def _squash_name(name: str) -> str:
     return " ".join(re.sub(r"[\W_]+", " ", name.casefold()).split())
+
+
+_FORMS = sorted({_squash_name(form) for form in LEGAL_FORMS}, key=len, reverse=True)
+
+
+def normalize_name(name: str) -> str:
+    """Casefolded words of `name` without punctuation and without a trailing legal form."""
+    squashed = _squash_name(name)
+    for form in _FORMS:
+        if squashed == form:
+            return ""
+        if squashed.endswith(" " + form):
+            return squashed[: -len(form) - 1]
+    return squashed
 
 
 def is_right(field_id: str, expected: str, got: Any) -> bool:
@@ -132,7 +159,7 @@ class DocumentScore:
         required = REQUIRED[self.kind]
         if self.failed is not None or (no_errors and self.errors):
             return False
-        return all(self.confidences.get(f, 0.0) >= threshold for f in required)
+        return all(f in self.confidences and self.confidences[f] >= threshold for f in required)
 
     def required_right(self) -> bool:
         return all(o.right for f, o in self.fields.items() if f in REQUIRED[self.kind])
@@ -150,7 +177,9 @@ def score_document(truth: TruthRecord, datapoints: Mapping[str, Any], confidence
             field_id, truth.fields[field_id], shown(got), is_right(field_id, truth.fields[field_id], got),
             confidences.get(field_id),
         )
-    return DocumentScore(truth.file, truth.kind, truth.language, outcomes, dict(confidences), failed)
+    # A field without a value has no confidence, whatever a step reported for it.
+    held = {name: conf for name, conf in confidences.items() if shown(datapoints.get(name)) is not None}
+    return DocumentScore(truth.file, truth.kind, truth.language, outcomes, held, failed)
 
 
 @dataclass

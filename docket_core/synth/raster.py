@@ -2,7 +2,7 @@
 
 Variants (`RASTER_VARIANTS`):
 - `scan`: grey, 200 dpi, turned up to 1.5 degrees, a little noise, as PNG or an image-only PDF;
-- `fax`: 150 dpi, blurred, heavier noise, strong JPEG compression;
+- `fax`: 150 dpi, turned up to 2.5 degrees, blurred, heavier noise, strong JPEG compression;
 - `photo`: a phone photo of the page: turned up to 5 degrees, perspective, uneven light, a table
   showing at the edges, colour noise, JPEG;
 - `scan_pdf`: the `scan` pages in one image-only PDF (no text layer), every page of the document.
@@ -48,7 +48,7 @@ def _noise(image: Image.Image, rng: random.Random, sigma: float) -> Image.Image:
 
 
 def _turn(image: Image.Image, degrees: float, fill: int | tuple[int, int, int]) -> Image.Image:
-    return image.rotate(degrees, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=fill)
+    return image.rotate(degrees, resample=Image.Resampling.BILINEAR, expand=True, fillcolor=fill)
 
 
 def _jpeg(image: Image.Image, quality: int) -> Image.Image:
@@ -64,7 +64,6 @@ def _scan(page: Image.Image, rng: random.Random) -> Image.Image:
 
 
 def _fax(page: Image.Image, rng: random.Random) -> Image.Image:
-    page = page.resize((page.width * 3 // 4, page.height * 3 // 4), Image.Resampling.BILINEAR)  # ~150 dpi
     page = _turn(page, rng.uniform(-2.5, 2.5), 255)
     page = page.filter(ImageFilter.GaussianBlur(rng.uniform(0.6, 1.1)))
     return _jpeg(_noise(page, rng, rng.uniform(8, 14)), rng.randint(25, 45))
@@ -75,7 +74,7 @@ def _perspective(image: Image.Image, rng: random.Random, strength: float) -> Ima
     w, h = image.size
     d = [rng.uniform(0, strength) for _ in range(8)]
     quad = (d[0] * w, d[1] * h, d[2] * w, h - d[3] * h, w - d[4] * w, h - d[5] * h, w - d[6] * w, d[7] * h)
-    return image.transform((w, h), Image.Transform.QUAD, quad, Image.Resampling.BICUBIC, fillcolor=(96, 84, 70))
+    return image.transform((w, h), Image.Transform.QUAD, quad, Image.Resampling.BILINEAR, fillcolor=(96, 84, 70))
 
 
 def _photo(page: Image.Image, rng: random.Random) -> Image.Image:
@@ -95,9 +94,9 @@ def _photo(page: Image.Image, rng: random.Random) -> Image.Image:
     arr = np.clip(np.asarray(canvas).astype(np.float32) * light, 0, 255).astype(np.uint8)
     canvas = Image.fromarray(arr, "RGB").filter(ImageFilter.GaussianBlur(rng.uniform(0.4, 0.9)))
     canvas = _noise(canvas, rng, rng.uniform(4, 9))
-    longest = rng.choice((1600, 2000, 2400))  # a phone photo, downscaled as a messenger does
+    longest = rng.choice((1400, 1600, 1800))  # a phone photo, downscaled as a messenger does
     scale = longest / max(canvas.size)
-    canvas = canvas.resize((int(canvas.width * scale), int(canvas.height * scale)), Image.Resampling.LANCZOS)
+    canvas = canvas.resize((int(canvas.width * scale), int(canvas.height * scale)), Image.Resampling.BILINEAR)
     return _jpeg(canvas, rng.randint(55, 80))
 
 
@@ -109,7 +108,7 @@ def write_raster_variant(pdf: Path, out_stem: Path, variant: str, rng: random.Ra
     """
     if variant not in RASTER_VARIANTS:
         raise ValueError(f"variant must be one of {RASTER_VARIANTS}, got {variant!r}")
-    pages = render_pages(pdf, dpi=200, grey=variant != "photo")
+    pages = render_pages(pdf, dpi=200 if variant in ("scan", "scan_pdf") else 150, grey=variant != "photo")
     make = {"scan": _scan, "scan_pdf": _scan, "fax": _fax, "photo": _photo}[variant]
     images = [make(page, rng) for page in pages]
     if len(images) == 1 and variant != "scan_pdf":
