@@ -13,7 +13,8 @@ Data sets (`--data`):
 For each, prints per field: accuracy (right / documents whose truth has it), coverage (a value was
 given) and precision (right / given); the share of documents confirmed automatically at
 `--threshold` (every required field at or above it) and how often those are right; documents/s and
-pages/s per core (CPU seconds of this process, all its threads, around `run_file`). Scoring rules:
+pages/s per core (CPU seconds of this process, all its threads, around `run_file`; OCR runs with one
+thread unless `DOCKET_OCR_THREADS` says otherwise). Scoring rules:
 `docket_core.evaluate.score`. Writes `bench/out/capture-<data>.json` and a list of misses
 `bench/out/capture-<data>-misses.md` (field, expected, got) for whoever improves the engine.
 
@@ -64,9 +65,15 @@ def workflow(name: str = "invoice-capture"):  # noqa: ANN201 - a Workflow
 
 
 def evaluate(cases: list[tuple[Path, TruthRecord]], *, threshold: float = DEFAULT_THRESHOLD,
-             workflow_id: str = "invoice-capture") -> tuple[dict[str, Any], list[DocumentScore]]:  # fmt: skip
+             workflow_id: str = "invoice-capture", progress: bool = False) -> tuple[dict[str, Any], list[DocumentScore]]:  # fmt: skip
     """Capture each (file, truth) and return the report (`Summary.as_dict()`) and each document's score."""
-    scores = list(evaluate_files(workflow(workflow_id), cases))
+    scores = []
+    for n, score in enumerate(evaluate_files(workflow(workflow_id), cases), start=1):
+        scores.append(score)
+        if progress:
+            right = sum(o.right for o in score.fields.values())
+            print(f"{n}/{len(cases)} {score.file}: {right}/{len(score.fields)} right, {score.cpu_seconds:.2f} CPU-s",
+                  file=sys.stderr, flush=True)  # fmt: skip
     return summarize(scores, threshold).as_dict(), scores
 
 
@@ -147,13 +154,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=12, help="seed of the generated corpus (--data synth)")
     parser.add_argument("--workflow", default="invoice-capture")
     parser.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
+    parser.add_argument("--quiet", action="store_true", help="no line per document on stderr")
     parser.add_argument("--out", type=Path, default=OUT, help="folder of the reports (default bench/out)")
     args = parser.parse_args(argv)
     out = args.out
 
+    # Per-core figures: one OCR thread, so CPU time is work done and not onnxruntime's threads spinning.
+    os.environ.setdefault("DOCKET_OCR_THREADS", "1")
     started = time.perf_counter()
     name, cases, extra = _cases(args)
-    report, scores = evaluate(cases, threshold=args.threshold, workflow_id=args.workflow)
+    report, scores = evaluate(cases, threshold=args.threshold, workflow_id=args.workflow, progress=not args.quiet)
     report |= {"data": name, "machine": machine(), "goals": GOALS, "elapsed_s": time.perf_counter() - started}
     report["documents_detail"] = [
         {"file": s.file, "kind": s.kind, "language": s.language, "failed": s.failed, "errors": s.errors,

@@ -3,7 +3,7 @@
 Variants (`RASTER_VARIANTS`):
 - `scan`: grey, 200 dpi, turned up to 1.5 degrees, a little noise, as PNG or an image-only PDF;
 - `fax`: 150 dpi, turned up to 2.5 degrees, blurred, heavier noise, strong JPEG compression;
-- `photo`: a phone photo of the page: turned up to 5 degrees, perspective, uneven light, a table
+- `photo`: a phone photo of the page: turned up to 3.5 degrees, perspective, uneven light, a table
   showing at the edges, colour noise, JPEG;
 - `scan_pdf`: the `scan` pages in one image-only PDF (no text layer), every page of the document.
 A variant never changes what the page says, so the truth of its source document holds for it.
@@ -83,8 +83,8 @@ def _photo(page: Image.Image, rng: random.Random) -> Image.Image:
     border = max(page.size) // 14
     canvas = Image.new("RGB", (page.width + 2 * border, page.height + 2 * border), table)
     canvas.paste(paper, (border, border))
-    canvas = _turn(canvas, rng.uniform(-5, 5), table)
-    canvas = _perspective(canvas, rng, 0.04)
+    canvas = _turn(canvas, rng.uniform(-3.5, 3.5), table)
+    canvas = _perspective(canvas, rng, 0.03)
     w, h = canvas.size  # light from one side: a gradient over the whole picture
     gx = np.linspace(rng.uniform(0.65, 0.85), rng.uniform(1.0, 1.1), w, dtype=np.float32)
     gy = np.linspace(rng.uniform(0.85, 1.0), rng.uniform(0.9, 1.05), h, dtype=np.float32)

@@ -189,3 +189,20 @@ class TestRaster:
         pages = write_document(doc, pdf, rng)
         path, raster_pages = write_raster_variant(pdf, tmp_path / "long-fax", "fax", rng)
         assert path.suffix == ".pdf" and raster_pages == pages >= 2
+
+
+@pytest.mark.slow
+class TestRasterIsReadable:
+    def test_ocr_reads_the_seller_and_the_gross_total_off_a_photographed_receipt(self, tmp_path: Path) -> None:
+        from rapidfuzz import fuzz
+
+        from docket_core.capture.ocr import read_lines
+
+        rng = random.Random(11)
+        doc = make_document(rng, "receipt", "en", "receipt_centered", unicode_font=False)
+        write_document(doc, tmp_path / "r.pdf", rng)
+        path, _ = write_raster_variant(tmp_path / "r.pdf", tmp_path / "r-photo", "photo", rng)
+        with Image.open(path) as image:
+            text = " ".join(line.text for line in read_lines(image.convert("RGB")))
+        assert fuzz.partial_ratio(doc.seller.name.upper(), text.upper()) >= 80, text
+        assert doc.printed()["gross_total"] in text.replace(" ", ""), text
