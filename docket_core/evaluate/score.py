@@ -34,12 +34,14 @@ from docket_core.evaluate.truth import REQUIRED, TRUTH_FIELDS, TruthRecord
 
 __all__ = [
     "LEGAL_FORMS",
+    "CONFIDENCE_BINS",
     "NAME_SIMILARITY",
     "DocumentScore",
     "FieldOutcome",
     "Summary",
     "is_right",
     "normalize_name",
+    "reliability",
     "score_document",
     "shown",
     "summarize",
@@ -187,6 +189,8 @@ class FieldStats:
     expected: int = 0
     given: int = 0
     right: int = 0
+    confident: int = 0  # given with a confidence at or above the threshold
+    confident_right: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -196,7 +200,29 @@ class FieldStats:
             "accuracy": self.right / self.expected if self.expected else None,
             "coverage": self.given / self.expected if self.expected else None,
             "precision": self.right / self.given if self.given else None,
+            "at_threshold": self.confident,
+            "precision_at_threshold": self.confident_right / self.confident if self.confident else None,
         }
+
+
+CONFIDENCE_BINS = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 1.0001)
+"""Edges of the confidence bins of the reliability table (a calibrated engine's accuracy rises with them)."""
+
+
+def reliability(scores: Iterable[DocumentScore]) -> list[dict[str, Any]]:
+    """Per confidence bin: how many values were given with such a confidence and how many were right."""
+    bins = [[0, 0] for _ in CONFIDENCE_BINS[:-1]]
+    for score in scores:
+        for outcome in score.fields.values():
+            if outcome.got is None or outcome.confidence is None:
+                continue
+            i = next(i for i, top in enumerate(CONFIDENCE_BINS[1:]) if outcome.confidence < top)
+            bins[i][0] += 1
+            bins[i][1] += outcome.right
+    return [
+        {"from": lo, "to": min(hi, 1.0), "values": n, "right": r, "accuracy": r / n if n else None}
+        for (lo, hi), (n, r) in zip(zip(CONFIDENCE_BINS, CONFIDENCE_BINS[1:]), bins)
+    ]
 
 
 @dataclass
@@ -216,6 +242,7 @@ class Summary:
     cpu_seconds: float
     pages: int
     by_group: dict[str, dict[str, Any]] = field(default_factory=dict)
+    reliability: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def checks(self) -> tuple[int, int]:
@@ -249,6 +276,7 @@ class Summary:
                 "pages_per_cpu_s": self.pages / self.cpu_seconds if self.cpu_seconds else None,
             },
             "by_group": self.by_group,
+            "reliability": self.reliability,
         }
 
 
@@ -269,6 +297,9 @@ def summarize(scores: Iterable[DocumentScore], threshold: float) -> Summary:
             stats[name].expected += 1
             stats[name].given += outcome.got is not None
             stats[name].right += outcome.right
+            if outcome.got is not None and (outcome.confidence or 0.0) >= threshold:
+                stats[name].confident += 1
+                stats[name].confident_right += outcome.right
             group[1] += outcome.right
             group[2] += 1
     confirmed = [s for s in scores if s.auto_confirmed(threshold)]
@@ -290,4 +321,5 @@ def summarize(scores: Iterable[DocumentScore], threshold: float) -> Summary:
             name: {"documents": d, "field_checks_right": r, "field_checks": t, "accuracy": r / t if t else None}
             for name, (d, r, t) in sorted(groups.items())
         },
+        reliability=reliability(scores),
     )

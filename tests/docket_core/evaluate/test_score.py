@@ -74,7 +74,11 @@ class TestSummary:
         ]  # fmt: skip
         report = summarize(scores, threshold=0.9).as_dict()
         gross = report["fields"]["gross_total"]
-        assert gross == {"documents": 5, "given": 4, "right": 3, "accuracy": 0.6, "coverage": 0.8, "precision": 0.75}
+        assert gross == {"documents": 5, "given": 4, "right": 3, "accuracy": 0.6, "coverage": 0.8, "precision": 0.75,
+                         "at_threshold": 4, "precision_at_threshold": 0.75}  # fmt: skip
+        bins = {(b["from"], b["to"]): (b["values"], b["right"]) for b in report["reliability"]}
+        assert bins[(0.5, 0.7)] == (1, 1)  # c's currency
+X
         assert report["fields"]["currency"]["documents"] == 4
         assert "due_date" not in report["fields"]
         assert report["field_checks"] == {"right": 21, "total": 23, "accuracy": 21 / 23}
