@@ -78,7 +78,8 @@ class TestSummary:
                          "at_threshold": 4, "precision_at_threshold": 0.75}  # fmt: skip
         bins = {(b["from"], b["to"]): (b["values"], b["right"]) for b in report["reliability"]}
         assert bins[(0.5, 0.7)] == (1, 1)  # c's currency
-X
+        assert bins[(0.95, 1.0)] == (19, 18)  # b's total is the wrong one
+        assert bins[(0.9, 0.95)] == (2, 2)  # e's date and total
         assert report["fields"]["currency"]["documents"] == 4
         assert "due_date" not in report["fields"]
         assert report["field_checks"] == {"right": 21, "total": 23, "accuracy": 21 / 23}
