@@ -34,9 +34,14 @@ class CaptureSettings(BaseSettings):
         default=60_000, ge=1000, le=10_000_000,
         description="Characters of one PDF page's text layer that capture reads.",
     )  # fmt: skip
-    capture_max_content_bytes: int = Field(
-        default=8 * 1024 * 1024, ge=64 * 1024, le=1024 * 1024 * 1024,
-        description="Decoded content-stream bytes of one PDF that capture reads before it stops reading pages.",
+    capture_max_chars: int = Field(
+        default=400_000, ge=1000, le=100_000_000,
+        description="Characters of text one PDF may yield over all its pages before capture stops reading pages.",
+    )  # fmt: skip
+    capture_max_objects: int = Field(
+        default=200_000, ge=1000, le=100_000_000,
+        description="Page objects (text runs, paths, images) of one PDF capture reads before it stops reading "
+        "pages: ten pages sharing one huge content stream cost ten times its parsing.",
     )  # fmt: skip
     capture_min_text_chars: int = Field(
         default=20, ge=0, le=10_000,

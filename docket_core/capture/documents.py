@@ -1,19 +1,19 @@
 """Read a document into pages: a PDF's text layer (pypdfium2), OCR for scanned pages and images.
 
-Reading is bounded: at most `capture_max_pages` pages, `capture_max_page_chars` characters a page
-and `capture_max_content_bytes` of characters over the document; what is left unread is said in a
+Reading is bounded: at most `capture_max_pages` pages, `capture_max_page_chars` characters a page,
+`capture_max_chars` characters and `capture_max_objects` page objects over the document (a small
+PDF whose pages all share one huge content stream stops early); what is left unread is said in a
 message, never silently dropped.
 """
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from docket_core.capture.ocr import read_lines
+from docket_core.capture.ocr import OcrUnavailableError, read_lines
 from docket_core.capture.pages import Page, Word, group_lines, page_from_ocr
 from docket_core.errors import InputError
 from docket_core.settings_capture import CaptureSettings, get_capture_settings
@@ -21,7 +21,9 @@ from docket_core.workflows.model import Message
 
 __all__ = ["read_image", "read_pdf"]
 
-_DEADLINE = importlib.util.find_spec("docket_core.deadline") is not None
+# The per-file time budget of the hardened runner, where this tree has it (looked up by file, since
+# an editable install elsewhere could answer an import of a module this tree lacks).
+_DEADLINE = (Path(__file__).resolve().parents[1] / "deadline.py").is_file()
 _SPACES = {0x20, 0x09, 0x0A, 0x0D, 0xA0, 0x2002, 0x2003, 0x2009, 0x202F, 0xFFFE, 0x02}
 
 
@@ -42,20 +44,28 @@ def _text_words(textpage: pdfium.PdfTextPage, width: float, height: float, limit
 
     def flush() -> None:
         if chars:
-            text = "".join(chars)
+            # pdfium gives UTF-16 code units: join surrogate pairs into their character.
+            text = "".join(chars).encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
             words.append(Word(text, (box[0] / width, 1 - box[3] / height, box[2] / width, 1 - box[1] / height)))
             chars.clear()
 
+    guessed_space = False
     for index in range(min(textpage.count_chars(), limit)):
         code = pdfium_c.FPDFText_GetUnicode(textpage, index)
+        if code == 0x20 and pdfium_c.FPDFText_IsGenerated(textpage, index) == 1:
+            guessed_space = True  # pdfium's guess from a gap; kerned letters ("Ver käufer") are no space
+            continue
         if code in _SPACES or code < 0x20 or pdfium_c.FPDFText_GetCharAngle(textpage, index) > 0.01:
             flush()
             continue
         left, bottom, right, top = textpage.get_charbox(index)
         font = pdfium_c.FPDFText_GetFontSize(textpage, index) or (top - bottom) or 8.0
+        gap = left - last_right
         if chars and (abs(bottom - last_base) > 0.6 * size and abs(top - box[3]) > 0.6 * size
-                      or left - last_right > 0.3 * size or left < box[0] - 0.5 * size):  # fmt: skip
+                      or gap > 0.5 * size or left < box[0] - 0.5 * size
+                      or guessed_space and gap > 0.2 * size):  # fmt: skip
             flush()
+        guessed_space = False
         if not chars:
             # The box's height is the font's, not the glyph's: "a" and "ÄJ" sit in one line box.
             box = [left, bottom, right, max(top, bottom + 0.7 * font)]
@@ -65,6 +75,15 @@ def _text_words(textpage: pdfium.PdfTextPage, width: float, height: float, limit
         last_right, last_base = right, bottom
     flush()
     return words
+
+
+def _has_image(page: pdfium.PdfPage) -> bool:
+    """Whether the page shows an image: a page with little text and no image is short, not scanned."""
+    count = pdfium_c.FPDFPage_CountObjects(page)
+    return any(
+        pdfium_c.FPDFPageObj_GetType(pdfium_c.FPDFPage_GetObject(page, i)) == pdfium_c.FPDF_PAGEOBJ_IMAGE
+        for i in range(min(count, 10_000))
+    )
 
 
 def read_pdf(path: Path, settings: CaptureSettings | None = None) -> tuple[list[Page], list[Message]]:
@@ -81,20 +100,22 @@ def read_pdf(path: Path, settings: CaptureSettings | None = None) -> tuple[list[
     except pdfium.PdfiumError as e:
         raise InputError(f"expected a readable PDF, {path.name} could not be read: {e}") from e
     pages: list[Page] = []
-    budget = settings.capture_max_content_bytes
+    budget = settings.capture_max_chars
+    objects = settings.capture_max_objects
     try:
         count = len(pdf)
         if count > settings.capture_max_pages:
             messages.append(Message("info", f"read the first {settings.capture_max_pages} of {count} pages"))
         for index in range(min(count, settings.capture_max_pages)):
             _check_deadline()
-            if budget <= 0:
+            if budget <= 0 or objects <= 0:
                 messages.append(
-                    Message("info", f"stopped reading at page {index + 1}: the document's text budget is spent")
+                    Message("info", f"stopped reading at page {index + 1} of {count}: the document's reading budget is spent")
                 )
                 break
             page = pdf[index]
             try:
+                objects -= pdfium_c.FPDFPage_CountObjects(page)
                 width, height = page.get_size()
                 textpage = page.get_textpage()
                 try:
@@ -106,13 +127,16 @@ def read_pdf(path: Path, settings: CaptureSettings | None = None) -> tuple[list[
                     budget -= min(chars, limit)
                 finally:
                     textpage.close()
-                if sum(len(w.text) for w in words) >= max(1, settings.capture_min_text_chars):
+                if sum(len(w.text) for w in words) >= max(1, settings.capture_min_text_chars) or not _has_image(page):
                     pages.append(Page(index + 1, group_lines(words, height / width), "pdf-text", width, height))
                     continue
                 image = page.render(scale=settings.ocr_dpi / 72).to_pil()
             finally:
                 page.close()
-            pages.append(_ocr_page(index + 1, image, settings))
+            try:
+                pages.append(_ocr_page(index + 1, image, settings))
+            except OcrUnavailableError as e:
+                messages.append(Message("warning", f"page {index + 1} has no text layer and was not read: {e}"))
     finally:
         pdf.close()
     return pages, messages

@@ -11,6 +11,7 @@ close rival disagrees.
 from __future__ import annotations
 
 import datetime
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +26,9 @@ from docket_core.workflows.model import Evidence
 __all__ = ["Candidate", "Document", "extract", "read_document"]
 
 _ID_FIELDS = ("invoice_number", "order_number")
+_AMOUNT_FIELDS = ("net_total", "tax_total", "gross_total")
+_OCR_CEILING = {"seller_name": 0.8, "buyer_name": 0.8, "issue_date": 0.88, "due_date": 0.88, "currency": 0.88}
+_IBAN_SHAPE = re.compile(r"\b[A-Z]{2}\d{2}[ \t]?[A-Z0-9]{4}")
 _DATE_FIELDS = ("issue_date", "due_date")
 
 
@@ -119,7 +123,12 @@ def _strip_number_words(text: str) -> str:
 
 def _parse_id(text: str, doc: Document) -> tuple[Any, float] | None:
     text = _strip_number_words(text.lstrip(":#.- "))
-    first = text.split()[0] if text.split() else ""
+    words = text.split()
+    first = words[0] if words else ""
+    if len(words) > 1 and re.fullmatch(r"[A-Z]{1,3}", first) and words[1][:1].isdigit():
+        first = f"{first} {words[1]}"  # a series prefix printed apart: "FT 5506/2022"
+        value = first if parse_identifier(words[1]) else None
+        return (value, 0.9) if value else None
     value = parse_identifier(first)
     if value is None or parse_date(first) is not None or currency_of(first) and not value[0].isdigit():
         return None
@@ -127,10 +136,18 @@ def _parse_id(text: str, doc: Document) -> tuple[Any, float] | None:
 
 
 def _parse_date(text: str, doc: Document) -> tuple[Any, float] | None:
-    found = parse_date(" ".join(text.split()[:5]), doc.month_first)
+    words = text.split()[:12]
+    found = None
+    for skipped in range(len(words)):
+        # "Zahlbar innerhalb 30 Tagen netto bis 04.04.2018": the first date after the label, a bit less sure.
+        found = parse_date(" ".join(words[skipped : skipped + 5]), doc.month_first)
+        if found is not None:
+            break
     if found is None:
         return None
     date, ambiguous = found
+    if skipped > 1:
+        ambiguous = True
     if not 1990 <= date.year <= datetime.date.today().year + 5:
         return None
     return date, 0.85 if ambiguous else 1.0
@@ -160,7 +177,8 @@ def labelled_candidates(doc: Document, field: str, parser: _Parser, same_line_on
             continue
         index = doc.hit_pages[id(hit)]
         label_box = union(w.box for w in hit.line.words[hit.start : hit.end])
-        weak = hit.words == 1 and hit.rank >= 6  # a bare "Invoice" or "Date": its value must follow it
+        # A bare "Invoice" or "vom": its value must follow it on its line, and it counts for less.
+        weak = hit.words == 1 and norm(hit.line.words[hit.start].text) in lexicon().words("weak_labels")
         for region in value_regions(index, hit.line, hit.end, label_box, same_line_only or weak):
             parsed = parser(region.text, doc)
             if parsed is None:
@@ -172,24 +190,51 @@ def labelled_candidates(doc: Document, field: str, parser: _Parser, same_line_on
     return out
 
 
-def _title_numbers(doc: Document) -> list[Candidate]:
-    """ "Handelsrechnung (380) Nr. 471102", "Facture N° 12": a number word after a title word."""
+def _title_numbers(doc: Document) -> tuple[list[Candidate], list[Candidate]]:
+    """The number and date in a document's title line: "Handelsrechnung (380) Nr. 471102 vom
+    05.03.2018", "Facture N° 12", "Avoir AV-2017-0005" (a title word, a number word or none, a number)."""
     lex = lexicon()
     titles, numbers = lex.words("title_words"), lex.words("number_words")
-    out = []
+    found, dates = [], []
     for index in doc.indexes:
         for line in index.lines:
             tokens = [norm(w.text) for w in line.words]
-            for i, token in enumerate(tokens):
+            for i, token in enumerate(tokens[:4]):
                 if not (token in titles or token.endswith("rechnung")):
                     continue
-                for j in range(i + 1, min(i + 4, len(tokens))):
-                    if tokens[j] in numbers:
-                        region = Region(line.words[j + 1 :], index.page, 0.8, "same-line")
-                        if region.words and (parsed := _parse_id(region.text, doc)):
-                            out.append(Candidate("invoice_number", parsed[0], 0.75 * parsed[1], region))
-                        break
-    return out
+                j = next((j for j in range(i + 1, min(i + 4, len(tokens))) if tokens[j] in numbers), None)
+                start, score = (j + 1, 0.92) if j is not None else (i + 1, 0.7)
+                region = Region(line.words[start : start + 1], index.page, 1.0, "same-line")
+                parsed = _parse_id(region.text, doc) if region.words else None
+                if parsed is None or (j is None and not re.search(r"[A-Za-z].*\d|\d.*[-/]", parsed[0])):
+                    continue  # without "Nr."/"No" a bare number is too often a year or a count
+                found.append(Candidate("invoice_number", parsed[0], score * parsed[1], region))
+                rest = Region(line.words[start + 1 :], index.page, 1.0, "same-line")
+                if rest.words and (date := _parse_date(rest.text, doc)) is not None:
+                    dates.append(Candidate("issue_date", date[0], 0.92 * date[1], rest))
+                break
+    return found, dates
+
+
+def _buyers(doc: Document, candidate: Candidate) -> bool:
+    """Whether a VAT id is the buyer's: in the buyer's block, or labelled "N° TVA client", "Ihre USt-IdNr."."""
+    from docket_core.capture.parties import buyer_zones, inside
+
+    hit = candidate.hit
+    markers = lexicon().words("buyer_markers")
+    if hit is not None and any(norm(w.text) in markers for w in hit.line.words[: hit.end + 1]):
+        return True
+    return inside(candidate.region.page.number, candidate.region.box, buyer_zones(doc))
+
+
+def _first_date(doc: Document) -> list[Candidate]:
+    """No date labelled (many receipts print it bare): the first date on the first page, at a low score."""
+    for index in doc.indexes[:1]:
+        for line in index.lines:
+            if (found := _parse_date(line.text, doc)) is not None:
+                region = Region(line.words, index.page, 1.0, "same-line")
+                return [Candidate("issue_date", found[0], 0.55 * found[1] * (0.5 + 0.5 * line.confidence), region)]
+    return []
 
 
 def best(candidates: list[Candidate]) -> tuple[Candidate | None, float]:
@@ -209,9 +254,8 @@ def _iban(doc: Document) -> tuple[Candidate | None, float, list[str]]:
     candidates = []
     for index in doc.indexes:
         for line in index.lines:
-            if "iban" not in norm(line.text) and not any(ch.isdigit() for ch in line.text[2:4]):
-                if not any(w.text[:2].isalpha() and w.text[2:4].isdigit() for w in line.words):
-                    continue
+            if not _IBAN_SHAPE.search(line.text.upper()):
+                continue
             iban, rejected = parse_iban(line.text)
             rejected_all += rejected
             if iban:
@@ -258,13 +302,24 @@ def extract(pages: list[Page]) -> tuple[dict[str, Any], dict[str, Evidence], lis
 
     def keep(field: str, winner: Candidate | None, confidence: float) -> None:
         if winner is not None:
+            if winner.region.page.source == "ocr":
+                # A misread letter passes every check but the eye: OCR values stay below the usual
+                # automation threshold (0.9) unless other amounts agree with them.
+                corroborated = field in _AMOUNT_FIELDS and confidence >= 0.9
+                confidence = min(confidence, 0.95 if corroborated else _OCR_CEILING.get(field, 0.85))
             values[field] = winner.value
             evidence[field] = winner.evidence(confidence)
 
+    title_numbers, title_dates = _title_numbers(doc)
     for field, parser in _PARSERS.items():
         candidates = labelled_candidates(doc, field, parser)
-        if field == "invoice_number":
-            candidates += _title_numbers(doc)
+        if field == "seller_vat_id":
+            theirs = [c for c in candidates if _buyers(doc, c)]
+            keep("buyer_vat_id", *best(theirs))
+            candidates = [c for c in candidates if c not in theirs]
+        candidates += {"invoice_number": title_numbers, "issue_date": title_dates}.get(field, [])
+        if field == "issue_date" and not candidates:
+            candidates = _first_date(doc)
         keep(field, *best(candidates))
     if values.get("issue_date") == values.get("due_date") and "due_date" in values:
         if evidence["due_date"].confidence <= evidence.get("issue_date", evidence["due_date"]).confidence:
@@ -288,11 +343,11 @@ def extract(pages: list[Page]) -> tuple[dict[str, Any], dict[str, Evidence], lis
 
 
 def _kind(doc: Document, values: dict[str, Any]) -> str:
-    """ "receipt" for a till receipt (narrow page, or no invoice label and no buyer), else "invoice"."""
+    """ "receipt" for a till receipt (a narrow page, or no buyer and words of paying at a counter)."""
     page = doc.pages[0] if doc.pages else None
-    narrow = page is not None and page.width and page.height / page.width > 2.0
-    invoice_words = {"invoice", "rechnung", "facture", "factuur", "factura", "fattura"}
-    titled = any(w in norm(line.text) for page in doc.pages[:1] for line in page.lines[:25] for w in invoice_words)
-    if narrow or (not titled and "buyer_name" not in values and "net_total" not in values):
+    narrow = page is not None and page.width > 0 and page.height / page.width > 2.0
+    words = lexicon().words("receipt_words")
+    paid = any(norm(line.words[0].text) in words for page in doc.pages for line in page.lines)
+    if narrow or ("buyer_name" not in values and paid):
         return "receipt"
     return "invoice"

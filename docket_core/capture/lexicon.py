@@ -47,7 +47,7 @@ class LabelHit:
 @dataclass(frozen=True, eq=False)
 class Lexicon:
     labels: dict[str, dict[str, list[tuple[str, ...]]]]
-    by_first: dict[str, list[tuple[str, str, tuple[str, ...], int]]]
+    by_first: dict[str, list[tuple[str, str, tuple[str, ...], int, int]]]
     raw: dict[str, Any]
 
     @functools.cache  # noqa: B019 - one lexicon per process, cached itself
@@ -61,14 +61,17 @@ def lexicon() -> Lexicon:
     """The lexicon of the package, loaded once."""
     raw = yaml.safe_load(resources.files("docket_core.capture").joinpath("lexicon.yaml").read_text("utf-8"))
     labels: dict[str, dict[str, list[tuple[str, ...]]]] = {}
-    by_first: dict[str, list[tuple[str, str, tuple[str, ...], int]]] = {}
+    by_first: dict[str, list[tuple[str, str, tuple[str, ...], int, int]]] = {}
     for field, languages in raw["labels"].items():
         labels[field] = {}
         for language, phrases in languages.items():
             tokens = [tuple(t for t in (norm(w) for w in phrase.split()) if t) for phrase in phrases]
             labels[field][language] = tokens
             for rank, phrase in enumerate(tokens):
-                by_first.setdefault(phrase[0], []).append((field, language, phrase, rank))
+                by_first.setdefault(phrase[0], []).append((field, language, phrase, rank, len(phrase)))
+                if len(phrase) > 1:  # OCR often drops the space: "Invoicenumber", "Totalamount"
+                    joined = "".join(phrase)
+                    by_first.setdefault(joined, []).append((field, language, (joined,), rank, len(phrase)))
     return Lexicon(labels, by_first, raw)
 
 
@@ -99,7 +102,7 @@ def find_labels(line: Line, fuzzy: bool = False, fields: frozenset[str] | None =
             for first in _fuzzy_firsts():
                 if abs(len(first) - len(token)) <= 2 and _similar(token, first, True):
                     candidates += lex.by_first[first]
-        for field, language, phrase, rank in candidates:
+        for field, language, phrase, rank, size in candidates:
             if fields is not None and field not in fields:
                 continue
             if start + len(phrase) > len(tokens):
@@ -107,6 +110,6 @@ def find_labels(line: Line, fuzzy: bool = False, fields: frozenset[str] | None =
             scores = [_similar(tokens[start + i], part, fuzzy) for i, part in enumerate(phrase)]
             if min(scores) > 0:
                 score = sum(scores) / len(scores)
-                hits.append(LabelHit(field, language, line, start, start + len(phrase), score, rank, len(phrase)))
+                hits.append(LabelHit(field, language, line, start, start + len(phrase), score, rank, size))
     hits.sort(key=lambda h: (h.start, -h.words, h.rank))
     return hits

@@ -107,10 +107,14 @@ def _split_words(text: str, box: Box, confidence: float) -> list[Word]:
     """An OCR line's words, with boxes by character position (the recogniser gives the line's box)."""
     x0, y0, x1, y1 = box
     per_char = (x1 - x0) / max(1, len(text))
+    # OCR drops spaces: "Total:99.50EUR" is "Total:", "99.50", "EUR".
     return [
         Word(m.group(), (x0 + m.start() * per_char, y0, x0 + m.end() * per_char, y1), confidence)
-        for m in re.finditer(r"\S+", text)
+        for m in _OCR_WORD.finditer(text)
     ]
+
+
+_OCR_WORD = re.compile(r"(?:RM|Rs\.?|S\$|US\$|€|£|\$|₹)(?=\d)|[^\s:()]*\([^\s:()]*\)(?=\d)|[^\s:]+:|(?:[^\s:]+?(?=\d[A-Za-z]{2,}|$|\s|:)\d?)|[^\s:]+|:")
 
 
 def page_from_ocr(number: int, ocr_lines: Iterable[object], width: int, height: int) -> Page:

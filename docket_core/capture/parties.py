@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from docket_core.capture.fields import Candidate, Document
     from docket_core.workflows.model import Evidence
 
-__all__ = ["find_parties", "legal_form", "looks_like_name"]
+__all__ = ["buyer_zones", "find_parties", "inside", "legal_form", "looks_like_name"]
 
 _NAME_LABELS = {"name", "firma", "company", "nom", "naam", "nombre", "nome", "raisonsociale", "bedrijf"}
 
@@ -29,6 +29,10 @@ def legal_form(text: str) -> bool:
     """Whether `text` ends with (or holds) a company's legal form."""
     tokens = [t for t in (norm(w) for w in re.split(r"[\s,()]+", text)) if t]
     joined = lexicon().words("legal_forms")
+    whole = "".join(tokens)
+    # OCR runs words together ("ABCHOTRADING"): a long legal form ending the name still counts.
+    if any(len(form) >= 5 and whole.endswith(form) and len(whole) > len(form) + 2 for form in joined):
+        return True
     for size in (3, 2, 1):
         for i in range(max(0, len(tokens) - size - 1), len(tokens) - size + 1):
             if "".join(tokens[i : i + size]) in joined and i > 0:
@@ -55,15 +59,22 @@ def _clean(text: str) -> str:
     return text.strip(" :-,|")
 
 
-def _block_name(index: Index, hit: LabelHit, label_box: tuple[float, float, float, float]) -> Region | None:
-    """The value of a "Name:" line among the next lines of a party's block."""
-    for line in index.below(label_box, rows=8)[:6]:
+def _block_name(index: Index, label_box: tuple[float, float, float, float]) -> tuple[Region, float] | None:
+    """The name in a party's block below its heading: the value of a "Name:" row, else the first
+    name-like line that is no "key: value" row ("Nummer: 549910", "Globale Nummer: ...")."""
+    for line in index.below(label_box, rows=10)[:7]:
         tokens = [norm(w.text) for w in line.words]
+        right = index.right_of(line.box)
+        keyed = ":" in line.text or (right and right[0].text.startswith(":"))
         if tokens and tokens[0] in _NAME_LABELS:
-            regions = value_regions(index, line, 1, line.words[0].box)
-            for region in regions:
-                if looks_like_name(region.text):
-                    return region
+            for region in value_regions(index, line, 1, line.words[0].box):
+                text = _clean(region.text)
+                if looks_like_name(text):
+                    return Region(region.words, region.page, region.geometry, region.where), 0.9
+        if keyed:
+            continue
+        if looks_like_name(line.text, strict=True):
+            return Region(line.words, index.page, 1.0, "below"), 0.8
     return None
 
 
@@ -83,39 +94,51 @@ def _labelled(doc: Document, field: str) -> list[Candidate]:
         index = doc.hit_pages[id(hit)]
         label_box = union(w.box for w in hit.line.words[hit.start : hit.end])
         rest = hit.line.words[hit.end :]
-        # "Seller: Name" or "Bill to Name"; a bare "Lieferant GmbH" is a name holding a label word.
+        # "Seller: Name", "Vendeur : Nom" or "Bill to Name"; a bare "Lieferant GmbH" is a name holding a label word.
         announced = hit.words > 1 or hit.line.words[hit.end - 1].text.endswith((":", "-"))
+        if rest and rest[0].text in (":", "-"):
+            announced, rest = True, rest[1:]
         if rest and not announced:
             continue
+        colon = announced and hit.words == 1 or hit.line.words[hit.end - 1].text.endswith(":")
+        if rest and (len(rest) > 6 or rest[-1].text.endswith(":") or not (colon or rest[0].text[:1].isupper())):
+            continue  # "Facture à régler par virement sur le compte suivant :" is a sentence
         if rest and looks_like_name(" ".join(w.text for w in rest)):
             region = Region(rest, index.page, 1.0, "same-line")
             out.append(Candidate(field, _clean(region.text), 0.95 * _label_score(hit), region, hit))
             continue
         if rest:
             continue  # "To: 12.03.2024", "Customer no.: 4711": not a party heading
-        if (region := _block_name(index, hit, label_box)) is not None:
-            out.append(Candidate(field, _clean(region.text), 0.9 * _label_score(hit), region, hit))
-            continue
-        for region in value_regions(index, hit.line, hit.end, label_box)[:2]:
-            if region.where == "below" and looks_like_name(region.text, strict=True):
-                out.append(Candidate(field, _clean(region.text), 0.75 * _label_score(hit), region, hit))
-                break
+        if (found := _block_name(index, label_box)) is not None:
+            region, weight = found
+            out.append(Candidate(field, _clean(region.text).lstrip(": "), weight * _label_score(hit), region, hit))
     return out
 
 
-def _buyer_zone(doc: Document) -> list[tuple[int, tuple[float, float, float, float]]]:
-    """Boxes (page, area) of buyer blocks, where the seller is not."""
+def buyer_zones(doc: Document) -> list[tuple[int, tuple[float, float, float, float]]]:
+    """Boxes (page, area) of buyer blocks: below a buyer heading, down to the next party heading of
+    its column or twelve rows."""
     zones = []
     for hit in doc.hits:
         if hit.field == "buyer_name" and hit.start <= 1:
             x0, y0, x1, y1 = hit.line.box
-            height = max(y1 - y0, 1e-3)
-            zones.append((doc.hit_pages[id(hit)].page.number, (x0 - 0.02, y0, max(x1, x0 + 0.3), y1 + 7 * height)))
+            page = doc.hit_pages[id(hit)].page.number
+            bottom, right = y1 + 12 * max(y1 - y0, 1e-3), 1.0
+            for other in doc.hits:
+                ob = other.line.box
+                if other.field != "seller_name" or other.start > 1 or doc.hit_pages[id(other)].page.number != page:
+                    continue
+                if y1 < ob[1] < bottom and abs(ob[0] - x0) < 0.05:  # the seller's block follows below
+                    bottom = ob[1] - 1e-4
+                elif ob[0] > x1 and y0 - 0.05 < ob[1] < bottom:  # the seller's block stands to the right
+                    right = min(right, ob[0] - 1e-4)
+            zones.append((page, (x0 - 0.02, y0, right, bottom)))
     return zones
 
 
-def _inside(page: int, line: Line, zones: list[tuple[int, tuple[float, float, float, float]]]) -> bool:
-    x0, y0, x1, y1 = line.box
+def inside(page: int, box: tuple[float, float, float, float], zones: list[tuple[int, tuple[float, float, float, float]]]) -> bool:
+    """Whether a box on `page` starts inside one of `zones`."""
+    x0, y0 = box[0], box[1]
     return any(p == page and z[0] <= x0 <= z[2] and z[1] <= y0 <= z[3] for p, z in zones)
 
 
@@ -132,7 +155,7 @@ def _unlabelled_seller(doc: Document, evidence: dict[str, Evidence]) -> list[Can
     if not doc.pages:
         return []
     page = doc.pages[0]
-    zones = _buyer_zone(doc)
+    zones = buyer_zones(doc)
     heights = sorted(line.height for line in page.lines) or [0.01]
     median = heights[len(heights) // 2]
     vat = evidence.get("seller_vat_id")
@@ -141,9 +164,19 @@ def _unlabelled_seller(doc: Document, evidence: dict[str, Evidence]) -> list[Can
     out = []
     for position, line in enumerate(page.lines):
         x0, y0, x1, y1 = line.box
-        if y0 > 0.4 or _inside(page.number, line, zones) or id(line) in label_lines:
+        if y0 > 0.4 or inside(page.number, line.box, zones) or id(line) in label_lines:
             continue
-        text = _clean(line.text)
+        # A letterhead puts the address after the name: "Au bon moulin SARL - 1242 chemin ... - France",
+        # a receipt its registration number: "VIVOPAC MARKETING SDN BHD (1070687-M)".
+        text = _clean(re.split(r"\s[-\u2013|\u2022]\s|,\s", line.text)[0])
+        text = _clean(re.sub(r"\s*\([^()]*\d[^()]*\)\s*$", "", text))
+        words = line.words
+        if position > 0 and legal_form(text) and not legal_form(page.lines[position - 1].text):
+            above = page.lines[position - 1]
+            # "POPULAR BOOK" / "CO. (M) SDN BHD": a name wrapped onto a second line.
+            close = 0 <= y0 - above.box[3] < 0.8 * line.height and abs(above.height - line.height) < 0.3 * line.height
+            if close and looks_like_name(above.text, strict=True) and len(text.split()) <= 4:
+                text, words = f"{_clean(above.text)} {text}", above.words + line.words
         if not looks_like_name(text, strict=True):
             continue
         score = 0.3
@@ -158,7 +191,7 @@ def _unlabelled_seller(doc: Document, evidence: dict[str, Evidence]) -> list[Can
         if domain and len(domain) >= 4 and domain in norm(text):
             score += 0.15
         score *= 0.5 + 0.5 * line.confidence
-        out.append(Candidate("seller_name", text, min(score, 0.9), Region(line.words, page, 1.0, "same-line")))
+        out.append(Candidate("seller_name", text, min(score, 0.9), Region(words, page, 1.0, "same-line")))
     return out
 
 
@@ -175,5 +208,58 @@ def find_parties(doc: Document, evidence: dict[str, Evidence]) -> dict[str, tupl
         sellers = [c for c in _unlabelled_seller(doc, evidence) if buyer is None or c.value != buyer.value]
     seller, seller_conf = best(sellers)
     if seller is not None:
-        out["seller_name"] = (seller, seller_conf)
+        out["seller_name"] = (seller, min(0.97, seller_conf + _corroboration(doc, seller, evidence)))
+    if buyer is None and seller is not None and (addressee := _addressee(doc, seller, evidence)) is not None:
+        out["buyer_name"] = addressee
     return out
+
+
+def _addressee(doc: Document, seller: Candidate, evidence: dict[str, Evidence]) -> tuple[Candidate, float] | None:
+    """No buyer label (a letter's address window): the other company name at the top of the first
+    page that heads an address block (a line with a number under it) outside the seller's block."""
+    sb = seller.region.box
+    page = seller.region.page
+    lines = page.lines
+    found = []
+    for candidate in _unlabelled_seller(doc, evidence):
+        box = candidate.region.box
+        if candidate.value == seller.value or candidate.region.page is not page or not legal_form(candidate.value):
+            continue
+        if abs(box[0] - sb[0]) < 0.05 and 0 <= box[1] - sb[1] < 0.12:
+            continue  # a line of the seller's own letterhead block
+        below = [line for line in lines if 0 <= line.box[1] - box[3] < 2.5 * (box[3] - box[1]) and abs(line.box[0] - box[0]) < 0.02]
+        if any(any(ch.isdigit() for ch in line.text) for line in below[:2]):
+            found.append(candidate)
+    if not found:
+        return None
+    winner = max(found, key=lambda c: c.score)
+    return winner, min(0.6, 0.7 * winner.score)
+
+
+def _corroboration(doc: Document, seller: Candidate, evidence: dict[str, Evidence]) -> float:
+    """How much else backs a seller: a legal form, the name printed again (a footer, a bank line),
+    the seller's VAT id in the same column below it."""
+    bonus = 0.06 if legal_form(seller.value) else 0.0
+    key = norm(seller.value)
+    if len(key) >= 5:
+        repeats = sum(
+            1 for page in doc.pages for line in page.lines
+            if key in norm(line.text) and not set(line.words) & set(seller.region.words)
+        )  # fmt: skip
+        bonus += 0.04 * min(repeats, 2)
+    vat = evidence.get("seller_vat_id")
+    box = seller.region.box
+    if vat is not None and vat.page == seller.region.page.number and 0 < vat.box[1] - box[1] < 0.25:
+        bonus += 0.04
+    if seller.hit is not None:
+        bonus += 0.05  # under its own heading ("Verkäufer", "Seller:")
+    height = box[3] - box[1]
+    for line in seller.region.page.lines:
+        lb = line.box
+        # A name line followed closely by another name-like line may go on there ("MVM Musterhafter /
+        # Versicherungsverein Musterstadt a.G."): less sure it is whole.
+        if 0 <= lb[1] - box[3] < 0.8 * height and abs(lb[0] - box[0]) < 0.01 and abs(line.height - height) < 0.3 * height:
+            if looks_like_name(line.text, strict=True) and not any(ch.isdigit() for ch in line.text):
+                bonus -= 0.1
+            break
+    return bonus

@@ -8,6 +8,7 @@ and the worse aligned).
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 from docket_core.capture.pages import Box, Line, Page, Word, union
@@ -30,6 +31,16 @@ class Region:
         return " ".join(word.text for word in self.words)
 
     @property
+    def spaced_text(self) -> str:
+        """The text with wide gaps kept wide: "19" and "163,16" in two columns are not "19 163,16"."""
+        parts = [self.words[0].text] if self.words else []
+        for before, word in zip(self.words, self.words[1:], strict=False):
+            gap = (word.box[0] - before.box[2]) * self.page.width
+            height = (word.box[3] - word.box[1]) * self.page.height
+            parts.append(("   " if gap > 1.0 * height or gap < -0.1 * height else " ") + word.text)
+        return "".join(parts)
+
+    @property
     def box(self) -> Box:
         return union(word.box for word in self.words)
 
@@ -39,17 +50,24 @@ class Region:
 
 
 class Index:
-    """The lines of one page, for looking up their neighbours."""
+    """The lines of one page, sorted by their top, for looking up their neighbours quickly."""
 
     def __init__(self, page: Page) -> None:
         self.page = page
         self.lines = page.lines
         self.aspect = page.height / page.width if page.width else 1.0
+        self._by_top = sorted(page.lines, key=lambda line: line.box[1])
+        self._tops = [line.box[1] for line in self._by_top]
+        self._tallest = max((line.height for line in page.lines), default=0.0)
+
+    def _between(self, top: float, bottom: float) -> list[Line]:
+        """Lines whose top lies in [top, bottom]."""
+        return self._by_top[bisect_left(self._tops, top) : bisect_right(self._tops, bottom)]
 
     def right_of(self, box: Box) -> list[Line]:
         """Lines on the same row as `box`, to its right, nearest first."""
         out = []
-        for line in self.lines:
+        for line in self._between(box[1] - self._tallest, box[3]):
             lb = line.box
             if lb[0] < box[2] - 1e-6:
                 continue
@@ -62,10 +80,8 @@ class Index:
         """Lines below `box` within `rows` of its heights, overlapping its column, nearest first."""
         height = max(box[3] - box[1], 1e-4)
         out = []
-        for line in self.lines:
+        for line in self._between(box[3] - 0.3 * height, box[3] + rows * height):
             lb = line.box
-            if lb[1] < box[3] - 0.3 * height or lb[1] - box[3] > rows * height:
-                continue
             overlap = min(lb[2], box[2]) - max(lb[0], box[0])
             if overlap > 0 or abs(lb[0] - box[0]) < 2 * height / max(self.aspect, 1e-3):
                 out.append(line)
@@ -81,9 +97,10 @@ def value_regions(index: Index, line: Line, end: int, label_box: Box, same_line_
     if same_line_only:
         return regions
     width = max(label_box[2] - label_box[0], 1e-3)
-    for other in index.right_of(line.box)[:2]:
+    for rank, other in enumerate(index.right_of(line.box)[:2]):
+        # A form's value column may sit far right of its labels: what counts is that it is the next thing.
         gap = other.box[0] - line.box[2]
-        regions.append(Region(other.words, index.page, max(0.5, 0.95 - 0.25 * gap / max(width, 0.05)), "right"))
+        regions.append(Region(other.words, index.page, max(0.5, 0.95 - 0.3 * gap - 0.15 * rank), "right"))
     height = max(label_box[3] - label_box[1], 1e-4)
     for rank, other in enumerate(index.below(label_box)[:2]):
         if other is line:

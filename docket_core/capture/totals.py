@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from docket_core.capture.lexicon import lexicon, norm
-from docket_core.capture.pages import union
+from docket_core.capture.pages import Line, union
 from docket_core.capture.regions import Region, value_regions
 from docket_core.capture.values import find_amounts
 
@@ -30,7 +30,7 @@ _TOLERANCE = Decimal("0.011")
 
 def _amount_of(region: Region) -> tuple[Decimal, Region] | None:
     """The amount a region states: the last one on a line ("VAT 19 % of 100.00: 19.00"), the first below."""
-    text = region.text
+    text = region.spaced_text
     amounts = find_amounts(text)
     if not amounts:
         return None
@@ -38,9 +38,10 @@ def _amount_of(region: Region) -> tuple[Decimal, Region] | None:
     # Narrow the evidence to the words of the amount.
     offset, words = 0, []
     for word in region.words:
-        if offset < end and offset + len(word.text) > start:
+        at = text.index(word.text, offset)
+        if at < end and at + len(word.text) > start:
             words.append(word)
-        offset += len(word.text) + 1
+        offset = at + len(word.text)
     return value, Region(tuple(words) or region.words, region.page, region.geometry, region.where)
 
 
@@ -97,11 +98,39 @@ def _sum_tax_lines(lines: list[tuple[Candidate, bool, Decimal | None]]) -> Candi
     return Candidate("tax_total", total, min(c.score for c in parts) * 0.9, region)
 
 
+def _largest_amount(doc: Document) -> list[Candidate]:
+    """No total labelled (a receipt whose label the OCR lost): the largest amount on the last page
+    that is not on a row of cash paid or change given, at a low score."""
+    from docket_core.capture.fields import Candidate
+
+    if not doc.indexes:
+        return []
+    index = doc.indexes[-1]
+    paid = lexicon().words("receipt_words")
+    best: Candidate | None = None
+    for line in index.lines:
+        row = [line, *index.right_of(line.box)]
+        if any(norm(w.text) in paid for other in row for w in other.words):
+            continue
+        left = [other for other in index.lines if other.box[2] <= line.box[0] and _same_row(other, line)]
+        if any(norm(w.text) in paid for other in left for w in other.words):
+            continue
+        found = _amount_of(Region(line.words, index.page, 1.0, "same-line"))
+        if found and found[0] > 0 and (best is None or found[0] > best.value):
+            best = Candidate("gross_total", found[0], 0.35 * found[1].confidence, found[1])
+    return [best] if best else []
+
+
+def _same_row(a: Line, b: Line) -> bool:
+    top, bottom = max(a.box[1], b.box[1]), min(a.box[3], b.box[3])
+    return bottom - top > 0.4 * min(a.height, b.height)
+
+
 def find_totals(doc: Document) -> tuple[dict[str, tuple[Any, float]], list[Region]]:
     """net_total, tax_total, gross_total (candidate, confidence) and tax_rate (value, None)."""
     found, regions = _candidates(doc)
     nets = [c for c, _, _ in found if c.field == "net_total"]
-    grosses = [c for c, _, _ in found if c.field == "gross_total"]
+    grosses = [c for c, _, _ in found if c.field == "gross_total"] or _largest_amount(doc)
     tax_explicit = [c for c, explicit, _ in found if c.field == "tax_total" and explicit]
     tax_lines = [t for t in found if t[0].field == "tax_total" and not t[1]]
     taxes = tax_explicit + [c for c, _, _ in tax_lines]
@@ -116,7 +145,7 @@ def find_totals(doc: Document) -> tuple[dict[str, tuple[Any, float]], list[Regio
             if net.value == gross.value and not taxes:
                 continue
             for tax in taxes:
-                if abs(net.value + tax.value - gross.value) <= _TOLERANCE and gross.value > 0:
+                if abs(net.value + tax.value - gross.value) <= _TOLERANCE and gross.value != 0:
                     key = (net.score + tax.score + gross.score, gross.region.page.number, gross.value)
                     if best_triple is None or key > best_triple[0]:
                         best_triple = (key, net, tax, gross)

@@ -15,6 +15,7 @@ from decimal import Decimal
 from babel.dates import get_month_names
 from stdnum import iban as stdnum_iban
 from stdnum.eu import vat as stdnum_vat
+from stdnum.in_ import gstin as stdnum_gstin
 from stdnum.exceptions import ValidationError
 
 from docket_core.capture.lexicon import lexicon, norm
@@ -36,7 +37,7 @@ LANGUAGES = ("en", "de", "fr", "nl", "es", "it")
 
 # An amount has exactly two decimals, so quantities, years and ids are never taken for one.
 AMOUNT = re.compile(
-    r"(?<![\w.,/:-])(?P<a>[-\u2212]?(?:\d{1,3}(?:[.,'\u00a0\u202f ]\d{3})+|\d+)[.,]\d{2})(?![\w%]|[.,]\d|[ \t]*%)(?P<minus>-)?"
+    r"(?<![\w.,/:-])(?P<a>[-\u2212]?(?:\d{1,2}(?:,\d{2})+,\d{3}|\d{1,3}(?:[.,'\u00a0\u202f ]\d{3})+|\d+)[.,]\d{2})(?![\w%]|[.,]\d|[ \t]*%)(?P<minus>-)?"
 )
 
 
@@ -74,18 +75,16 @@ def _months() -> dict[str, int]:
     return months
 
 
-@functools.cache
-def _month_pattern() -> str:
-    # Letters only, so "févr." and "März" match through their letters; checked against `_months()`.
-    return r"[^\W\d_]{3,10}\.?"
-
-
+# A four-digit year ends there, or runs into a time the OCR joined to it ("18/03/201823:02").
+_Y4 = r"(?:19|20)\d{2}(?:(?=\d{1,2}:)|(?!\d))"
 DATE = re.compile(
-    r"(?<![\d.])(?:(?P<iso>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})"
-    r"|(?P<a>\d{1,2})(?P<sep>[./-])(?P<b>\d{1,2})(?P=sep)(?P<y>\d{4}|\d{2})"
+    r"(?<![\d.])(?:(?P<iso>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})(?!\d)"
+    r"|(?P<ys>\d{4})[/.](?P<ms>\d{1,2})[/.](?P<ds>\d{1,2})(?!\d)"
+    rf"|(?P<a>\d{{1,2}})(?P<sep>[./-])(?P<b>\d{{1,2}})(?P=sep)(?P<y>{_Y4}|\d{{2}}(?:(?=\d{{1,2}}:)|(?!\d)))"
     r"|(?P<ymd>\d{4})(?P<ymdm>\d{2})(?P<ymdd>\d{2})(?=$|\D)"
-    r"|(?P<d1>\d{1,2})(?:\.|er|st|nd|rd|th)?[ \t-]*(?:de[ \t]+)?(?P<m1>[^\W\d_]{3,10})\.?,?[ \t-]*(?:de[ \t]+)?(?P<y1>\d{4})"
-    r"|(?P<m2>[^\W\d_]{3,10})\.?[ \t]+(?P<d2>\d{1,2})(?:st|nd|rd|th)?,?[ \t]+(?P<y2>\d{4}))(?![\d])"
+    r"|(?P<d1>\d{1,2})(?:\.|er|st|nd|rd|th)?[ \t-]*(?:de[ \t]+)?(?P<m1>[^\W\d_]{3,10})\.?,?[ \t-]*(?:de[ \t]+)?"
+    rf"(?P<y1>{_Y4})"
+    rf"|(?P<m2>[^\W\d_]{{3,10}})\.?[ \t]+(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?,?[ \t]+(?P<y2>{_Y4}))"
 )
 
 
@@ -104,6 +103,8 @@ def parse_date(text: str, month_first: bool = False) -> tuple[datetime.date, boo
         try:
             if match["iso"]:
                 return datetime.date(int(match["iso"]), int(match["im"]), int(match["id"])), False
+            if match["ys"]:
+                return datetime.date(int(match["ys"]), int(match["ms"]), int(match["ds"])), False
             if match["ymd"]:
                 date = datetime.date(int(match["ymd"]), int(match["ymdm"]), int(match["ymdd"]))
                 if 1990 <= date.year <= 2100:
@@ -115,7 +116,7 @@ def parse_date(text: str, month_first: bool = False) -> tuple[datetime.date, boo
                 day, month = (b, a) if month_first and match["sep"] == "/" else (a, b)
                 if month > 12 >= day:
                     day, month = month, day
-                ambiguous = a <= 12 and b <= 12 and a != b
+                ambiguous = match["sep"] == "/" and a <= 12 and b <= 12 and a != b
                 return datetime.date(year, month, day), ambiguous
             name = match["m1"] or match["m2"]
             number = _months().get(norm(name))
@@ -154,8 +155,14 @@ _EU_VAT = re.compile(
 _VAT_CANDIDATE = re.compile(r"\b[A-Z]{2,3}[ .-]?[A-Z0-9][A-Z0-9 .-]{5,18}")
 
 
+_GSTIN = re.compile(r"(?<![A-Z0-9])\d{2}[A-Z]{5}\d{4}[A-Z][1-9A-Z]Z[0-9A-Z](?![A-Z0-9])")
+
+
 def parse_vat_id(text: str) -> tuple[str, bool] | None:
-    """The first VAT id of a European format in `text`, and whether its check digits hold."""
+    """The first VAT id of a European format (or an Indian GSTIN) in `text`, and whether its check
+    digits hold."""
+    if gstin := _GSTIN.search(text.upper()):
+        return gstin.group(), bool(stdnum_gstin.is_valid(gstin.group()))
     for match in _VAT_CANDIDATE.finditer(text.upper()):
         candidate = re.sub(r"[ .-]", "", match.group())
         found = _EU_VAT.match(candidate)
@@ -208,7 +215,7 @@ def _currency_table() -> tuple[frozenset[str], list[tuple[str, str]]]:
 def currency_of(text: str) -> str | None:
     """The currency a piece of text names: an ISO code ("EUR"), or a symbol ("€", "RM", "Rs.", "₹")."""
     codes, symbols = _currency_table()
-    for word in re.findall(r"[A-Z]{3}", text):
+    for word in re.findall(r"(?<![A-Za-z])[A-Z]{3}(?![A-Za-z])", text):
         if word in codes:
             return word
     for symbol, code in symbols:

@@ -20,6 +20,7 @@ from stdnum import iban as stdnum_iban
 
 from docket_core.capture.documents import read_image, read_pdf
 from docket_core.capture.fields import extract
+from docket_core.capture.ocr import OcrUnavailableError
 from docket_core.capture.pages import Page, page_from_text
 from docket_core.einvoice import EInvoice, find_embedded_xml, open_pdf, parse_invoice_xml
 from docket_core.errors import InputError
@@ -45,6 +46,7 @@ FIELDS: dict[str, FieldType] = {
     "seller_name": "string",
     "seller_vat_id": "string",
     "buyer_name": "string",
+    "buyer_vat_id": "string",
     "iban": "string",
     "currency": "string",
     "net_total": "float",
@@ -106,6 +108,7 @@ def fields_from_einvoice(invoice: EInvoice, source: str) -> dict[str, Any]:
             for line in invoice.line_items
         ],
         "order_number": None,
+        "buyer_vat_id": None,
         "document_kind": "invoice",
         "source": source,
         "e_invoice_profile": invoice.profile,
@@ -226,7 +229,10 @@ def extract_fields(ctx: FileContext) -> StepOutput:
     if ctx.media_type == "application/pdf":
         return _from_pdf(ctx)
     if ctx.media_type in _IMAGE_MEDIA_TYPES:
-        pages, messages = read_image(ctx.path)
+        try:
+            pages, messages = read_image(ctx.path)
+        except OcrUnavailableError as e:
+            return StepOutput(_empty("ocr"), [Message("warning", f"{ctx.name} was not read: {e}")])
         return _from_pages(pages, messages)
     return StepOutput(
         _empty(None),

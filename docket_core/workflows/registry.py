@@ -154,8 +154,9 @@ def builtin_workflows() -> list[Workflow]:
             invoice.INVOICE_STEPS,
             media=["documents"],
             fields=invoice.FIELDS,
-            description="Invoice fields from embedded e-invoices (Factur-X, ZUGFeRD, XRechnung) exactly, else "
-            "from the PDF's text; then checks: tax rate filled, totals that do not add up, due before issue.",
+            description="Invoice and receipt fields from embedded e-invoices (Factur-X, ZUGFeRD, XRechnung) exactly, "
+            "else from the pages (text layer, or OCR of scans and photos) in six languages, each with where it "
+            "was read and a confidence; then checks: tax rate filled, totals that do not add up, due before issue.",
             source="built-in",
         ),
         Workflow.build(
