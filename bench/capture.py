@@ -129,6 +129,10 @@ def format_table(name: str, report: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
 def misses_markdown(name: str, scores: list[DocumentScore]) -> str:
     lines = [f"# Capture misses: {name}", "", "| file | field | expected | got | confidence |", "|---|---|---|---|---|"]
     for score in scores:
@@ -137,8 +141,8 @@ def misses_markdown(name: str, scores: list[DocumentScore]) -> str:
         for o in score.fields.values():
             if not o.right:
                 conf = "" if o.confidence is None else f"{o.confidence:.2f}"
-                got = "—" if o.got is None else o.got.replace("|", "\\|")
-                lines.append(f"| {score.file} | {o.field} | {o.expected.replace('|', chr(92) + '|')} | {got} | {conf} |")
+                got = "—" if o.got is None else _cell(o.got)
+                lines.append(f"| {score.file} | {o.field} | {_cell(o.expected)} | {got} | {conf} |")
     return "\n".join(lines) + "\n"
 
 

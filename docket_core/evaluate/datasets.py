@@ -6,7 +6,9 @@ Read from `DOCKET_SAMPLE_DATA` (the folder holding `zugferd-dev/`, `receipts-dev
   of each PDF with its attachments removed (`strip_attachments`), so capture cannot read the XML and
   must read the page; the OCR path on that copy's pages rendered to an image-only PDF. A truth value
   the page does not print (an IBAN only in the XML, say) is dropped from the record and listed in
-  `dropped`, since no reader of the page could find it; `printed_in` decides that generously.
+  `dropped`, since no reader of the page could find it (`printed_in` decides that generously), and
+  so is an IBAN failing its checksum (sample data's made-up IBANs), which a validating reader must
+  refuse. Names keep their words, with line breaks and runs of spaces made single spaces.
 - shop receipts (`receipts-dev/`): the published key fields, normalized: `company` is the seller,
   `date` (printed as 09/01/2019, 18 MAR 2018, 05-02-18, 2018/02/22: Malaysian, so day first) is the
   issue date, `total` (31.00, RM39.00, $8.60) the gross total. The key gives no currency, so the
@@ -27,6 +29,7 @@ from pathlib import Path
 import pypdfium2 as pdfium
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, NameObject
+from stdnum import iban as std_iban
 
 from docket_core.einvoice import find_embedded_xml, parse_invoice_xml
 from docket_core.errors import InputError
@@ -69,9 +72,12 @@ def sample_data_root() -> Path:
 
 @dataclass(frozen=True)
 class Dropped:
+    """A truth value left out of a record, and why."""
+
     file: str
     field: str
     value: str
+    reason: str
 
 
 def strip_attachments(src: Path, dst: Path) -> None:
@@ -215,12 +221,15 @@ def einvoice_cases(root: Path, cache: Path, *, ocr: bool, dpi: int = 200, limit:
                 continue
             normalized = value.isoformat() if isinstance(value, datetime.date) else (
                 f"{Decimal(str(value)):.2f}" if isinstance(value, float) else re.sub(r"\s+", "", str(value))
-                if name in ("iban", "seller_vat_id") else str(value).strip()
+                if name in ("iban", "seller_vat_id") else " ".join(str(value).split())
             )  # fmt: skip
-            if printed_in(squashed, name, normalized):
+            if name == "iban" and not std_iban.is_valid(normalized):
+                # Sample data's made-up IBANs often fail the checksum; a reader that validates must refuse them.
+                dropped.append(Dropped(rel, name, normalized, "fails the IBAN checksum or length"))
+            elif printed_in(squashed, name, normalized):
                 fields[name] = normalized
             else:
-                dropped.append(Dropped(rel, name, normalized))
+                dropped.append(Dropped(rel, name, normalized, "not printed on the page"))
         cases.append((target, TruthRecord(rel, "invoice", guess_language(text), fields)))
     return cases, dropped, skipped
 
