@@ -38,6 +38,9 @@ def _details(doc: SynthDocument) -> list[tuple[str, str]]:
         rows.append((doc.labels["due_date"], doc.date(doc.due_date)))
     if doc.shows_currency_code:
         rows.append((doc.labels["currency"], doc.currency))
+    for key, value in doc.distractors:  # after the number and dates, or (a customer number) first
+        label = doc.locale.labels[key][len(value) % len(doc.locale.labels[key])]
+        rows.insert(0 if key == "customer_number" and len(value) % 2 else len(rows), (label, value))
     return rows
 
 
@@ -87,9 +90,16 @@ def _table_rows(pen: Pen, doc: SynthDocument, lines: list[Line], y: float, size:
     return y + 6
 
 
+def _prepaid_rows(doc: SynthDocument) -> list[tuple[str, str, bool]]:
+    if not doc.prepaid:
+        return []
+    return [(doc.labels["paid"], doc.money(-doc.prepaid), False),
+            (doc.labels["amount_due"], doc.money(doc.gross - doc.prepaid), True)]  # fmt: skip
+
+
 def _totals_beside(pen: Pen, doc: SynthDocument, y: float, size: float = 9.5) -> float:
     rows = [(doc.labels["net"], doc.money(doc.net), False), (doc.labels["tax"], doc.money(doc.tax), False),
-            (doc.labels["gross"], doc.money(doc.gross), True)]  # fmt: skip
+            (doc.labels["gross"], doc.money(doc.gross), not doc.prepaid)] + _prepaid_rows(doc)  # fmt: skip
     for label, value, bold in rows:
         pen.text(360, y, label, size, bold=bold)
         pen.text(_RIGHT, y, value, size, bold=bold, align="right")
@@ -107,7 +117,12 @@ def _totals_table(pen: Pen, doc: SynthDocument, y: float, size: float = 9) -> fl
         right = x0 + step * (i + 1) - 6
         pen.text(right, y, label, size, bold=True, align="right")
         pen.text(right, y + size * 1.7, value, size + (1 if i == 2 else 0), bold=i == 2, align="right")
-    return y + size * 3.5
+    y += size * 3.5
+    for label, value, bold in _prepaid_rows(doc):
+        pen.text(360, y, label, size, bold=bold)
+        pen.text(_RIGHT, y, value, size, bold=bold, align="right")
+        y += size * 1.6
+    return y
 
 
 def _footer(pen: Pen, doc: SynthDocument, *, with_seller: bool = False) -> None:
@@ -138,7 +153,10 @@ def _buyer_block(pen: Pen, doc: SynthDocument, x: float, y: float, labelled: boo
     if labelled:
         pen.text(x, y, f"{doc.labels['buyer']}:", 8, bold=True)
         y += 12
-    return pen.lines(x, y, _party_rows(doc, "buyer"), 9.5)
+    y = pen.lines(x, y, _party_rows(doc, "buyer"), 9.5)
+    if doc.buyer_vat_id:
+        y = pen.lines(x, y, [f"{doc.labels['vat_id']}: {doc.buyer_vat_id}"], 8)
+    return y
 
 
 def _body(pen: Pen, rng: random.Random, doc: SynthDocument, y: float, *, table_totals: bool = False) -> None:

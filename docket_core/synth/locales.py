@@ -63,6 +63,12 @@ _EN = {
     "change": ("CHANGE", "Change"),
     "thanks": ("THANK YOU", "Thank you for shopping with us!", "Thank you. Please come again."),
     "carried": ("Carried forward",),
+    "customer_number": ("Customer No.", "Account No."),
+    "order_number": ("Order No.", "PO Number", "Your Ref."),
+    "delivery_date": ("Delivery Date", "Date of Supply"),
+    "paid": ("Paid", "Less deposit"),
+    "amount_due": ("Amount Due", "Balance Due"),
+    "gross_before_paid": ("Invoice Total", "Total incl. VAT"),
 }
 _DE = {
     "title": ("RECHNUNG", "Rechnung"),
@@ -86,6 +92,12 @@ _DE = {
     "change": ("Rückgeld", "RÜCKGELD"),
     "thanks": ("Vielen Dank für Ihren Einkauf!", "DANKE"),
     "carried": ("Übertrag",),
+    "customer_number": ("Kundennummer", "Kunden-Nr."),
+    "order_number": ("Bestellnummer", "Auftrags-Nr.", "Ihre Bestellung"),
+    "delivery_date": ("Lieferdatum", "Leistungsdatum"),
+    "paid": ("Anzahlung", "bereits bezahlt"),
+    "amount_due": ("Zahlbetrag", "Noch zu zahlen", "Restbetrag"),
+    "gross_before_paid": ("Gesamtbetrag", "Rechnungsbetrag"),
 }
 _FR = {
     "title": ("FACTURE", "Facture"),
@@ -109,6 +121,12 @@ _FR = {
     "change": ("Rendu", "RENDU MONNAIE"),
     "thanks": ("Merci de votre visite !", "MERCI ET À BIENTÔT"),
     "carried": ("Report",),
+    "customer_number": ("N° client", "Code client"),
+    "order_number": ("N° de commande", "Votre référence"),
+    "delivery_date": ("Date de livraison",),
+    "paid": ("Acompte versé", "Déjà réglé"),
+    "amount_due": ("Solde à payer", "Reste à payer"),
+    "gross_before_paid": ("Total TTC", "Montant TTC"),
 }
 _NL = {
     "title": ("FACTUUR", "Factuur"),
@@ -132,6 +150,12 @@ _NL = {
     "change": ("WISSELGELD", "Wisselgeld"),
     "thanks": ("Bedankt voor uw bezoek!", "TOT ZIENS"),
     "carried": ("Transport",),
+    "customer_number": ("Klantnummer", "Debiteurnr."),
+    "order_number": ("Ordernummer", "Uw referentie"),
+    "delivery_date": ("Leverdatum",),
+    "paid": ("Reeds betaald", "Aanbetaling"),
+    "amount_due": ("Openstaand bedrag", "Nog te betalen"),
+    "gross_before_paid": ("Totaal incl. btw", "Totaalbedrag"),
 }
 _ES = {
     "title": ("FACTURA", "Factura"),
@@ -155,6 +179,12 @@ _ES = {
     "change": ("CAMBIO", "Cambio"),
     "thanks": ("¡Gracias por su visita!", "GRACIAS"),
     "carried": ("Suma y sigue",),
+    "customer_number": ("Nº cliente", "Código cliente"),
+    "order_number": ("Nº pedido", "Su referencia"),
+    "delivery_date": ("Fecha de entrega",),
+    "paid": ("Anticipo", "Pagado"),
+    "amount_due": ("Pendiente de pago", "Total a pagar"),
+    "gross_before_paid": ("Total factura", "Importe total"),
 }
 _IT = {
     "title": ("FATTURA", "Fattura"),
@@ -178,6 +208,12 @@ _IT = {
     "change": ("RESTO", "Resto"),
     "thanks": ("Grazie e arrivederci", "GRAZIE"),
     "carried": ("Riporto",),
+    "customer_number": ("Codice cliente", "Cod. cliente"),
+    "order_number": ("Ordine n.", "Vs. riferimento"),
+    "delivery_date": ("Data consegna", "Data DDT"),
+    "paid": ("Acconto", "Già pagato"),
+    "amount_due": ("Netto a pagare", "Saldo da pagare"),
+    "gross_before_paid": ("Totale documento", "Totale fattura"),
 }
 
 LANGUAGES: dict[str, Locale] = {

@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
 from docket_core.synth.locales import LANGUAGES, Locale, format_amount, format_date, format_money, pick
-from docket_core.synth.parties import COUNTRIES, Party, make_party
+from docket_core.synth.parties import COUNTRIES, Party, make_party, make_vat_id
 
 __all__ = ["INVOICE_LAYOUTS", "RECEIPT_LAYOUTS", "Line", "SynthDocument", "make_document"]
 
@@ -93,6 +93,13 @@ class SynthDocument:
     amount_style: str
     money_placement: str
     labels: dict[str, str] = field(default_factory=dict)
+    distractors: list[tuple[str, str]] = field(default_factory=list)
+    """(label key, value) of details that look like a field but are not one: customer and order numbers,
+    a delivery date."""
+    prepaid: Decimal = Decimal(0)
+    """Paid already: the page then shows the gross total, this, and the amount still due."""
+    buyer_vat_id: str | None = None
+    """The buyer's VAT id, printed in the buyer block (never the seller's)."""
     font: str = "Helvetica"
     rupee_glyph: bool = False
     terms_days: int = 30
@@ -185,6 +192,21 @@ def _lines(rng: random.Random, language: str, kind: str, count: int) -> list[Lin
     return lines
 
 
+def _add_distractors(rng: random.Random, doc: SynthDocument, buyer_country: str) -> None:
+    """Numbers, dates, a VAT id and amounts a reader must not take for the fields they resemble."""
+    if rng.random() < 0.5:
+        doc.distractors.append(("customer_number", f"{rng.randint(10_000, 99_999)}"))
+    if rng.random() < 0.4:
+        doc.distractors.append(("order_number", f"{rng.choice(('PO', 'B', 'ORD-', ''))}{rng.randint(1000, 999_999)}"))
+    if rng.random() < 0.4:
+        doc.distractors.append(("delivery_date", doc.date(doc.issue_date - datetime.timedelta(days=rng.randint(1, 20)))))
+    if rng.random() < 0.25:
+        doc.prepaid = (doc.gross * Decimal(rng.choice(("0.3", "0.5")))).quantize(_CENT, ROUND_HALF_UP)
+        doc.labels["gross"] = doc.labels["gross_before_paid"]
+    if rng.random() < 0.4:
+        doc.buyer_vat_id = make_vat_id(rng, buyer_country)
+
+
 def make_document(
     rng: random.Random, kind: Literal["invoice", "receipt"], language: str, layout: str, *, unicode_font: bool
 ) -> SynthDocument:
@@ -253,6 +275,8 @@ def make_document(
         for key in locale.labels
         if key != "columns"  # the item table's header row: all four, from the locale
     }
+    if kind == "invoice":
+        _add_distractors(rng, doc, buyer_country=buyer.country if buyer else country)
     if country == "IN":
         doc.labels["vat_id"] = rng.choice(("GSTIN", "GSTIN/UIN", "GST No."))
         doc.labels["tax"] = rng.choice((f"GST {rate_text}%", f"IGST @ {rate_text}%"))

@@ -137,6 +137,18 @@ class TestCorpus:
             if f.document.shows_currency_code:
                 assert f.truth.fields["currency"] in text
 
+    def test_some_invoices_print_look_alikes_a_reader_must_not_take(self, corpus) -> None:
+        _, files = corpus
+        prepaid = [f for f in files if f.document.prepaid]
+        assert prepaid and any(f.document.distractors for f in files) and any(f.document.buyer_vat_id for f in files)
+        for f in prepaid:  # the amount still due is printed, but the gross total stays net + tax
+            doc = f.document
+            assert _spaced(doc.amount(doc.gross - doc.prepaid)) in _spaced(_text(f.path))
+            assert f.truth.fields["gross_total"] == f"{doc.net + doc.tax:.2f}"
+        for f in files:
+            if f.document.buyer_vat_id:
+                assert f.document.buyer_vat_id != f.truth.fields.get("seller_vat_id")
+
     def test_multipage_invoices_have_their_totals_on_the_last_page_only(self, corpus) -> None:
         _, files = corpus
         multipage = [f for f in files if f.document.layout == "multipage"]
