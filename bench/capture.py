@@ -40,7 +40,7 @@ if str(ROOT) not in sys.path:
 
 from docket_core.evaluate.datasets import einvoice_cases, receipt_cases, sample_data_root  # noqa: E402
 from docket_core.evaluate.run import evaluate_files  # noqa: E402
-from docket_core.evaluate.score import DocumentScore, summarize  # noqa: E402
+from docket_core.evaluate.score import DocumentScore, score_document, summarize  # noqa: E402
 from docket_core.evaluate.truth import TruthRecord, read_truth  # noqa: E402
 from docket_core.workflows.registry import builtin_workflows  # noqa: E402
 
@@ -146,6 +146,19 @@ def misses_markdown(name: str, scores: list[DocumentScore]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def rescore(previous: dict[str, Any], threshold: float) -> tuple[dict[str, Any], list[DocumentScore]]:
+    """Score an earlier report's captured values again with today's rules (no capture is run)."""
+    scores = []
+    for d in previous["documents_detail"]:
+        truth = TruthRecord(d["file"], d["kind"], d["language"], {f: o["expected"] for f, o in d["fields"].items()})
+        got = {f: o["got"] for f, o in d["fields"].items()}
+        conf = {f: o["confidence"] for f, o in d["fields"].items() if o["confidence"] is not None}
+        score = score_document(truth, got, conf, failed=d["failed"])
+        score.errors, score.seconds, score.cpu_seconds, score.pages = d["errors"], d["seconds"], d["cpu_seconds"], d["pages"]
+        scores.append(score)
+    return summarize(scores, threshold).as_dict(), scores
+
+
 def _cases(args: argparse.Namespace) -> tuple[str, list[tuple[Path, TruthRecord]], dict[str, Any]]:
     cache, extra = OUT / "cache", {}
     if args.data in ("zugferd-text", "zugferd-ocr"):
@@ -181,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workflow", default="invoice-capture")
     parser.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
     parser.add_argument("--quiet", action="store_true", help="no line per document on stderr")
+    parser.add_argument("--rescore", action="store_true",
+                        help="score the values of the last report of --data again (no capture; after a scoring change)")  # fmt: skip
     parser.add_argument("--out", type=Path, default=OUT, help="folder of the reports (default bench/out)")
     args = parser.parse_args(argv)
     out = args.out
@@ -188,8 +203,13 @@ def main(argv: list[str] | None = None) -> int:
     # Per-core figures: one OCR thread, so CPU time is work done and not onnxruntime's threads spinning.
     os.environ.setdefault("DOCKET_OCR_THREADS", "1")
     started = time.perf_counter()
-    name, cases, extra = _cases(args)
-    report, scores = evaluate(cases, threshold=args.threshold, workflow_id=args.workflow, progress=not args.quiet)
+    if args.rescore:
+        previous = json.loads((out / f"capture-{args.data}.json").read_text())
+        name, extra = args.data, {k: previous[k] for k in ("dropped_unprinted", "skipped") if k in previous}
+        report, scores = rescore(previous, args.threshold)
+    else:
+        name, cases, extra = _cases(args)
+        report, scores = evaluate(cases, threshold=args.threshold, workflow_id=args.workflow, progress=not args.quiet)
     report |= {"data": name, "machine": machine(), "goals": GOALS, "elapsed_s": time.perf_counter() - started}
     report["documents_detail"] = [
         {"file": s.file, "kind": s.kind, "language": s.language, "failed": s.failed, "errors": s.errors,

@@ -9,7 +9,9 @@ When a captured value counts as right (after normalization):
   SDN BHD, Ltd...) dropped from both, since an e-invoice's XML often names "Au bon moulin" where
   its page prints "Au bon moulin SARL"; right when equal, or when their rapidfuzz `ratio` is at
   least `NAME_SIMILARITY` (90: one character in ten may differ, an OCR slip, never a missing word of
-  a short name). An empty name left after dropping the legal form is never right;
+  a short name); failing that, the same test on both names with their legal forms kept and every
+  space removed, as OCR often reads "UNIHAKKAINTERNATIONALSDNBHD". An empty name left after
+  dropping the legal form is never right;
 - other strings (`invoice_number`, `seller_vat_id`, `iban`): equal with case and whitespace ignored.
 
 A field the truth holds but capture left empty is wrong. Per field, `accuracy` is right / documents
@@ -128,7 +130,11 @@ def is_right(field_id: str, expected: str, got: Any) -> bool:
         return str(got).strip().upper() == expected.strip().upper()
     if field_id in _NAMES:
         a, b = normalize_name(str(got)), normalize_name(expected)
-        return bool(a) and (a == b or fuzz.ratio(a, b) >= NAME_SIMILARITY)
+        if a and (a == b or fuzz.ratio(a, b) >= NAME_SIMILARITY):
+            return True
+        # OCR often loses the gaps between words ("UNIHAKKAINTERNATIONALSDNBHD"): compare without them.
+        a, b = _squash_name(str(got)).replace(" ", ""), _squash_name(expected).replace(" ", "")
+        return bool(normalize_name(str(got))) and (a == b or fuzz.ratio(a, b) >= NAME_SIMILARITY)
     return re.sub(r"\s+", "", str(got)).casefold() == re.sub(r"\s+", "", expected).casefold()
 
 

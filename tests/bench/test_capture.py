@@ -80,3 +80,7 @@ class TestCaptureBench:
         assert report["documents"] == 4 and len(report["documents_detail"]) == 4 and report["machine"]
         misses = (tmp_path / "out" / f"capture-{folder.name}-misses.md").read_text()
         assert misses.startswith(f"# Capture misses: {folder.name}") and "| file | field | expected | got |" in misses
+        # Scoring the saved values again gives the same figures without capturing anything.
+        assert bench.main(["--data", folder.name, "--rescore", "--out", str(tmp_path / "out")]) == 0
+        again = json.loads((tmp_path / "out" / f"capture-{folder.name}.json").read_text())
+        assert again["fields"] == report["fields"] and again["auto_confirm"] == report["auto_confirm"]
