@@ -41,7 +41,7 @@ if str(ROOT) not in sys.path:
 from docket_core.evaluate.datasets import einvoice_cases, receipt_cases, sample_data_root  # noqa: E402
 from docket_core.evaluate.run import evaluate_files  # noqa: E402
 from docket_core.evaluate.score import DocumentScore, score_document, summarize  # noqa: E402
-from docket_core.evaluate.truth import TruthRecord, read_truth  # noqa: E402
+from docket_core.evaluate.truth import TRUTH_FIELDS, TruthRecord, read_truth  # noqa: E402
 from docket_core.workflows.registry import builtin_workflows  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
@@ -159,6 +159,40 @@ def rescore(previous: dict[str, Any], threshold: float) -> tuple[dict[str, Any],
     return summarize(scores, threshold).as_dict(), scores
 
 
+SUMMARY_ORDER = ("zugferd-text", "zugferd-ocr", "receipts", "synth-text", "synth-ocr", "synth")
+
+
+def summary_markdown(out: Path) -> str:
+    """One markdown table over the saved reports in `out`: per field, then automation and speed."""
+    reports = {}
+    for name in SUMMARY_ORDER:
+        path = out / f"capture-{name}.json"
+        if path.is_file():
+            reports[name] = json.loads(path.read_text())
+    if not reports:
+        return f"no reports in {out}; run bench/capture.py --data ... first"
+    head = "| field | " + " | ".join(f"{n} ({r['documents']})" for n, r in reports.items()) + " |"
+    rows = [head, "|---|" + "---:|" * len(reports)]
+
+    def cell(r: dict[str, Any], field_id: str) -> str:
+        s = r["fields"].get(field_id)
+        return "" if s is None else f"{_pct(s['accuracy']).strip()} ({s['documents']})"
+
+    fields = [f for f in TRUTH_FIELDS if any(f in r["fields"] for r in reports.values())]
+    rows += [f"| {f} | " + " | ".join(cell(r, f) for r in reports.values()) + " |" for f in fields]
+    def line(label: str, fn: Any) -> str:
+        return f"| {label} | " + " | ".join(fn(r) for r in reports.values()) + " |"
+
+    rows.append(line("**field checks**", lambda r: f"**{_pct(r['field_checks']['accuracy']).strip()}**"))
+    rows.append(line("every required field right", lambda r: f"{r['documents_all_required_right']}/{r['documents']}"))
+    rows.append(line(f"auto-confirmed at {next(iter(reports.values()))['auto_confirm']['threshold']:.2f}",
+                     lambda r: f"{r['auto_confirm']['confirmed']} ({_pct(r['auto_confirm']['share']).strip()})"))  # fmt: skip
+    rows.append(line("of those right", lambda r: _pct(r["auto_confirm"]["precision"]).strip()))
+    rows.append(line("documents/s per core", lambda r: f"{r['speed']['documents_per_cpu_s'] or 0:.2f}"))
+    rows.append(line("pages/s per core", lambda r: f"{r['speed']['pages_per_cpu_s'] or 0:.2f}"))
+    return "\n".join(rows)
+
+
 def _cases(args: argparse.Namespace) -> tuple[str, list[tuple[Path, TruthRecord]], dict[str, Any]]:
     cache, extra = OUT / "cache", {}
     if args.data in ("zugferd-text", "zugferd-ocr"):
@@ -194,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workflow", default="invoice-capture")
     parser.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
     parser.add_argument("--quiet", action="store_true", help="no line per document on stderr")
+    parser.add_argument("--summary", action="store_true", help="print one markdown table over the saved reports")
     parser.add_argument("--rescore", action="store_true",
                         help="score the values of the last report of --data again (no capture; after a scoring change)")  # fmt: skip
     parser.add_argument("--out", type=Path, default=OUT, help="folder of the reports (default bench/out)")
@@ -202,6 +237,9 @@ def main(argv: list[str] | None = None) -> int:
 
     # Per-core figures: one OCR thread, so CPU time is work done and not onnxruntime's threads spinning.
     os.environ.setdefault("DOCKET_OCR_THREADS", "1")
+    if args.summary:
+        print(summary_markdown(out))
+        return 0
     started = time.perf_counter()
     if args.rescore:
         previous = json.loads((out / f"capture-{args.data}.json").read_text())
