@@ -108,6 +108,13 @@ class TestTruthFile:
         first = json.loads((tmp_path / "t.jsonl").read_text(encoding="utf-8").splitlines()[0])
         assert first == {"file": "x/ä.pdf", "kind": "invoice", "language": "de", "fields": {"gross_total": "1.00"}}
 
+    def test_truth_field_ids_are_fields_the_invoice_workflow_captures(self) -> None:
+        from docket_core.evaluate.truth import REQUIRED, TRUTH_FIELDS
+        from docket_core.steps.invoice import FIELDS
+
+        assert set(TRUTH_FIELDS) <= set(FIELDS)
+        assert all(set(required) <= set(TRUTH_FIELDS) for required in REQUIRED.values())
+
     def test_an_unknown_field_id_is_refused_with_the_known_ones(self, tmp_path: Path) -> None:
         (tmp_path / "t.jsonl").write_text('{"file": "a.pdf", "kind": "invoice", "fields": {"total": "1"}}\n')
         with pytest.raises(InputError, match=r"t.jsonl:1: unknown field ids \['total'\]; expected some of"):
