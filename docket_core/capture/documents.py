@@ -110,7 +110,10 @@ def read_pdf(path: Path, settings: CaptureSettings | None = None) -> tuple[list[
             _check_deadline()
             if budget <= 0 or objects <= 0:
                 messages.append(
-                    Message("info", f"stopped reading at page {index + 1} of {count}: the document's reading budget is spent")
+                    Message(
+                        "info",
+                        f"stopped reading at page {index + 1} of {count}: the document's reading budget is spent",
+                    )
                 )
                 break
             page = pdf[index]

@@ -25,11 +25,9 @@ from docket_core.workflows.model import Evidence
 
 __all__ = ["Candidate", "Document", "extract", "read_document"]
 
-_ID_FIELDS = ("invoice_number", "order_number")
 _AMOUNT_FIELDS = ("net_total", "tax_total", "gross_total")
 _OCR_CEILING = {"seller_name": 0.8, "buyer_name": 0.8, "issue_date": 0.88, "due_date": 0.88, "currency": 0.88}
 _IBAN_SHAPE = re.compile(r"\b[A-Z]{2}\d{2}[ \t]?[A-Z0-9]{4}")
-_DATE_FIELDS = ("issue_date", "due_date")
 
 
 @dataclass(frozen=True)
@@ -106,7 +104,8 @@ def _non_overlapping(hits: list[LabelHit]) -> list[LabelHit]:
 
 
 def _label_score(hit: LabelHit) -> float:
-    specificity = min(1.0, 0.8 + 0.1 * hit.words) - 0.01 * min(hit.rank, 20)
+    # Longer labels are more specific ("Total inclusive GST" over "Total"); list order breaks ties.
+    specificity = min(1.0, 0.8 + 0.1 * hit.words) - 0.002 * min(hit.rank, 30)
     return hit.score * specificity
 
 
@@ -286,7 +285,8 @@ def _currency(doc: Document, amount_regions: list[Region]) -> tuple[Candidate | 
         for index in doc.indexes:
             for line in index.lines:
                 if code := currency_of(line.text):
-                    candidates.append(Candidate("currency", code, 0.7, Region(line.words, index.page, 1.0, "same-line")))
+                    region = Region(line.words, index.page, 1.0, "same-line")
+                    candidates.append(Candidate("currency", code, 0.7, region))
                     break
     return best(candidates)
 

@@ -107,14 +107,29 @@ def _split_words(text: str, box: Box, confidence: float) -> list[Word]:
     """An OCR line's words, with boxes by character position (the recogniser gives the line's box)."""
     x0, y0, x1, y1 = box
     per_char = (x1 - x0) / max(1, len(text))
-    # OCR drops spaces: "Total:99.50EUR" is "Total:", "99.50", "EUR".
-    return [
-        Word(m.group(), (x0 + m.start() * per_char, y0, x0 + m.end() * per_char, y1), confidence)
-        for m in _OCR_WORD.finditer(text)
-    ]
+    # OCR drops spaces: "Total:99.50EUR" is "Total:", "99.50", "EUR"; "Nr.471102" and
+    # "vom05.03.2018" are a word and a number (an id such as "INV2024" or "DE123456789" stays whole).
+    words = []
+    for m in _OCR_WORD.finditer(text):
+        start = m.start()
+        for part in _GLUED.split(m.group()):
+            end = start + len(part)
+            if part:
+                words.append(Word(part, (x0 + start * per_char, y0, x0 + end * per_char, y1), confidence))
+            start = end
+    return words
 
 
-_OCR_WORD = re.compile(r"(?:RM|Rs\.?|S\$|US\$|€|£|\$|₹)(?=\d)|[^\s:()]*\([^\s:()]*\)(?=\d)|[^\s:]+:|(?:[^\s:]+?(?=\d[A-Za-z]{2,}|$|\s|:)\d?)|[^\s:]+|:")
+_GLUED = re.compile(r"(?<=[a-zäöüßéèàç]{2})(?=\d)|(?<=[A-Za-z]\.)(?=\d)")
+
+
+_OCR_WORD = re.compile(
+    r"(?:RM|Rs\.?|S\$|US\$|€|£|\$|₹)(?=\d)"  # a currency run into its amount: "RM31.00"
+    r"|[^\s:()]*\([^\s:()]*\)(?=\d)"  # "TOTAL(RM)4.50"
+    r"|[^\s:]+:"  # a label and its colon: "Total:99.50"
+    r"|(?:[^\s:]+?(?=\d[A-Za-z]{2,}|$|\s|:)\d?)"  # digits run into a unit or code: "99.50EUR"
+    r"|[^\s:]+|:"
+)
 
 
 def page_from_ocr(number: int, ocr_lines: Iterable[object], width: int, height: int) -> Page:

@@ -9,11 +9,12 @@ e-mail domain spells.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import TYPE_CHECKING, Any
 
-from docket_core.capture.lexicon import LabelHit, lexicon, norm
-from docket_core.capture.pages import Line, union
+from docket_core.capture.lexicon import lexicon, norm
+from docket_core.capture.pages import union
 from docket_core.capture.regions import Index, Region, value_regions
 
 if TYPE_CHECKING:
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ["buyer_zones", "find_parties", "inside", "legal_form", "looks_like_name"]
 
+_Zones = list[tuple[int, tuple[float, float, float, float]]]
 _NAME_LABELS = {"name", "firma", "company", "nom", "naam", "nombre", "nome", "raisonsociale", "bedrijf"}
 
 
@@ -49,14 +51,39 @@ def looks_like_name(text: str, strict: bool = False) -> bool:
         return False
     if strict:
         bad = lexicon().words("not_name_words")
-        tokens = [norm(w) for w in text.split()]
+        tokens = [norm(w) for w in re.split(r"[\s,]+", text)]
         if any(t in bad for t in tokens):
+            return False
+        # OCR runs an address word into the next ("JALANBANTING", "TMNINDAH").
+        streets = lexicon().words("street_words")
+        if any(t.startswith(b) and len(t) > len(b) + 2 for t in tokens for b in streets):
             return False
     return True
 
 
 def _clean(text: str) -> str:
     return text.strip(" :-,|")
+
+
+_FORMS = r"(?:GmbH|mbH|AG|KG|OHG|UG|Ltd|LLC|LLP|Inc|PLC|SARL|SAS|SRL|SpA|BV|NV|SDN|Sdn|BHD|Bhd)"
+_RESPACE = [
+    (re.compile(rf"(?<=[a-zäöüßéè])({_FORMS}(?:\b|(?=[A-Z&.(])))"), r" \1"),  # "LieferantGmbH"
+    (re.compile(rf"\b({_FORMS})(?=[A-Z][a-zäöü])"), r"\1 "),  # "AGMitte" -> "AG Mitte"
+    (re.compile(r"(?<=[\w.])&(?=[\w])"), " & "),  # "GmbH&Co.KG"
+    (re.compile(rf"(Co\.)(?={_FORMS})"), r"\1 "),  # "Co.KG"
+    (re.compile(r"(?<=SDN)(?=BHD)"), " "),  # "SDNBHD"
+    (re.compile(r"(?<=[A-Z]{3})(?=GMBH\b)"), " "),  # "MUSTER-KUNDEGMBH"
+    (re.compile(r"(?<=[A-Z]{3})(?=SDN BHD)"), " "),  # "MARKETINGSDN BHD"
+    (re.compile(r"(?<=[A-Za-z])(\([A-Z]{1,3}\))(?=[A-Z])"), r" \1 "),  # "BAKERIES(KL)SDN"
+]
+
+
+def respace(text: str) -> str:
+    """Spaces the recogniser dropped around legal forms put back: "LeipzigGmbH&Co.KG" is
+    "Leipzig GmbH & Co. KG". Only around legal forms: a CamelCase name stays as printed."""
+    for pattern, space in _RESPACE:
+        text = pattern.sub(space, text)
+    return text
 
 
 def _block_name(index: Index, label_box: tuple[float, float, float, float]) -> tuple[Region, float] | None:
@@ -115,7 +142,7 @@ def _labelled(doc: Document, field: str) -> list[Candidate]:
     return out
 
 
-def buyer_zones(doc: Document) -> list[tuple[int, tuple[float, float, float, float]]]:
+def buyer_zones(doc: Document) -> _Zones:
     """Boxes (page, area) of buyer blocks: below a buyer heading, down to the next party heading of
     its column or twelve rows."""
     zones = []
@@ -136,7 +163,7 @@ def buyer_zones(doc: Document) -> list[tuple[int, tuple[float, float, float, flo
     return zones
 
 
-def inside(page: int, box: tuple[float, float, float, float], zones: list[tuple[int, tuple[float, float, float, float]]]) -> bool:
+def inside(page: int, box: tuple[float, float, float, float], zones: _Zones) -> bool:
     """Whether a box on `page` starts inside one of `zones`."""
     x0, y0 = box[0], box[1]
     return any(p == page and z[0] <= x0 <= z[2] and z[1] <= y0 <= z[3] for p, z in zones)
@@ -169,7 +196,7 @@ def _unlabelled_seller(doc: Document, evidence: dict[str, Evidence]) -> list[Can
         # A letterhead puts the address after the name: "Au bon moulin SARL - 1242 chemin ... - France",
         # a receipt its registration number: "VIVOPAC MARKETING SDN BHD (1070687-M)".
         text = _clean(re.split(r"\s[-\u2013|\u2022]\s|,\s", line.text)[0])
-        text = _clean(re.sub(r"\s*\([^()]*\d[^()]*\)\s*$", "", text))
+        text = _clean(re.sub(r"\s*(?:\([^()]*\d[^()]*\)|\b\d{5,}-?[A-Z]?)\s*$", "", text))
         words = line.words
         if position > 0 and legal_form(text) and not legal_form(page.lines[position - 1].text):
             above = page.lines[position - 1]
@@ -179,7 +206,7 @@ def _unlabelled_seller(doc: Document, evidence: dict[str, Evidence]) -> list[Can
                 text, words = f"{_clean(above.text)} {text}", above.words + line.words
         if not looks_like_name(text, strict=True):
             continue
-        score = 0.3
+        score = 0.3 if not text[:1].isdigit() else 0.2  # "30, Jln ..." is more often a street than a name
         if legal_form(text):
             score += 0.35
         if y0 < 0.15 or position < 3:
@@ -195,18 +222,26 @@ def _unlabelled_seller(doc: Document, evidence: dict[str, Evidence]) -> list[Can
     return out
 
 
+def _respaced(candidate: Candidate | None) -> Candidate | None:
+    if candidate is None or candidate.region.page.source != "ocr":
+        return candidate
+    return dataclasses.replace(candidate, value=respace(candidate.value))
+
+
 def find_parties(doc: Document, evidence: dict[str, Evidence]) -> dict[str, tuple[Any, float]]:
     """seller_name and buyer_name as (candidate, confidence)."""
     from docket_core.capture.fields import best
 
     out: dict[str, tuple[Any, float]] = {}
     buyer, buyer_conf = best(_labelled(doc, "buyer_name"))
+    buyer = _respaced(buyer)
     if buyer is not None:
         out["buyer_name"] = (buyer, buyer_conf)
     sellers = _labelled(doc, "seller_name")
     if not sellers:
         sellers = [c for c in _unlabelled_seller(doc, evidence) if buyer is None or c.value != buyer.value]
     seller, seller_conf = best(sellers)
+    seller = _respaced(seller)
     if seller is not None:
         out["seller_name"] = (seller, min(0.97, seller_conf + _corroboration(doc, seller, evidence)))
     if buyer is None and seller is not None and (addressee := _addressee(doc, seller, evidence)) is not None:
@@ -227,7 +262,8 @@ def _addressee(doc: Document, seller: Candidate, evidence: dict[str, Evidence]) 
             continue
         if abs(box[0] - sb[0]) < 0.05 and 0 <= box[1] - sb[1] < 0.12:
             continue  # a line of the seller's own letterhead block
-        below = [line for line in lines if 0 <= line.box[1] - box[3] < 2.5 * (box[3] - box[1]) and abs(line.box[0] - box[0]) < 0.02]
+        height = box[3] - box[1]
+        below = [ln for ln in lines if 0 <= ln.box[1] - box[3] < 2.5 * height and abs(ln.box[0] - box[0]) < 0.02]
         if any(any(ch.isdigit() for ch in line.text) for line in below[:2]):
             found.append(candidate)
     if not found:
@@ -258,7 +294,8 @@ def _corroboration(doc: Document, seller: Candidate, evidence: dict[str, Evidenc
         lb = line.box
         # A name line followed closely by another name-like line may go on there ("MVM Musterhafter /
         # Versicherungsverein Musterstadt a.G."): less sure it is whole.
-        if 0 <= lb[1] - box[3] < 0.8 * height and abs(lb[0] - box[0]) < 0.01 and abs(line.height - height) < 0.3 * height:
+        aligned = abs(lb[0] - box[0]) < 0.01 and abs(line.height - height) < 0.3 * height
+        if 0 <= lb[1] - box[3] < 0.8 * height and aligned:
             if looks_like_name(line.text, strict=True) and not any(ch.isdigit() for ch in line.text):
                 bonus -= 0.1
             break

@@ -49,6 +49,8 @@ def _candidates(doc: Document) -> tuple[list[tuple[Candidate, bool, Decimal | No
     from docket_core.capture.fields import Candidate, _label_score
 
     skip_after = lexicon().words("not_amount_after")
+    prepaid_words = lexicon().words("prepaid_words")
+    prepaid = any(norm(w.text) in prepaid_words for index in doc.indexes for line in index.lines for w in line.words)
     out: list[tuple[Candidate, bool, Decimal | None]] = []
     regions: list[Region] = []
     for hit in doc.hits:
@@ -75,6 +77,9 @@ def _candidates(doc: Document) -> tuple[list[tuple[Candidate, bool, Decimal | No
             if hit.start > 0:
                 score *= 0.8
             label_words = hit.line.words[hit.start : hit.end]
+            payable = any(norm(w.text) in lexicon().words("payable_words") for w in label_words)
+            if prepaid and hit.field == "gross_total" and payable:
+                score *= 0.88  # after a prepayment "Amount due" is what is left to pay, not the invoice total
             explicit = hit.field != "tax_total" or any(norm(w.text) in _TOTAL_WORDS for w in label_words)
             percent = _PERCENT.search(hit.line.text)
             rate = Decimal(percent.group("r").replace(",", ".")) if percent else None

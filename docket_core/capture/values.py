@@ -37,7 +37,10 @@ LANGUAGES = ("en", "de", "fr", "nl", "es", "it")
 
 # An amount has exactly two decimals, so quantities, years and ids are never taken for one.
 AMOUNT = re.compile(
-    r"(?<![\w.,/:-])(?P<a>[-\u2212]?(?:\d{1,2}(?:,\d{2})+,\d{3}|\d{1,3}(?:[.,'\u00a0\u202f ]\d{3})+|\d+)[.,]\d{2})(?![\w%]|[.,]\d|[ \t]*%)(?P<minus>-)?"
+    r"(?<![\w.,/:-])(?P<a>[-\u2212]?"
+    r"(?:\d{1,2}(?:,\d{2})+,\d{3}"  # Indian lakh grouping: 2,50,000.00
+    r"|\d{1,3}(?:[.,'\u00a0\u202f ]\d{3})+|\d+)[.,]\d{2})"
+    r"(?![\w%]|[.,]\d|[ \t]*%)(?P<minus>-)?"  # a trailing minus: "12.50-"
 )
 
 

@@ -195,3 +195,41 @@ class TestPartiesInSixLanguages:
         assert values["seller_vat_id"] == "".join(vat.split(":", 1)[1].split())
         assert values["iban"] == "".join(iban.split(":", 1)[1].split())
         assert set(evidence) >= {"seller_name", "buyer_name", "seller_vat_id", "iban"}
+
+
+ORDER_LABELS = {"en": "Purchase order", "de": "Bestellnummer", "fr": "N° de commande", "nl": "Bestelnummer",
+                "es": "Número de pedido", "it": "Numero ordine"}  # fmt: skip
+
+
+class TestOrderNumbers:
+    @pytest.mark.parametrize("language", sorted(ORDER_LABELS))
+    def test_reads_the_order_number_apart_from_the_invoice_number(self, language: str) -> None:
+        text = INVOICES[language][0] + f"\n{ORDER_LABELS[language]}: PO-{language.upper()}-77"
+
+        values, evidence, _ = extract([page_from_text(text)])
+
+        assert values["order_number"] == f"PO-{language.upper()}-77"
+        assert values["invoice_number"] == INVOICES[language][1]
+        assert evidence["order_number"].text.startswith("PO-")
+
+
+class TestOcrNoise:
+    def test_puts_back_the_spaces_ocr_drops_around_legal_forms(self) -> None:
+        from docket_core.capture.parties import respace
+
+        assert respace("Metallbau LeipzigGmbH&Co.KG") == "Metallbau Leipzig GmbH & Co. KG"
+        assert respace("KundenAGMitte") == "Kunden AG Mitte"
+        assert respace("MUSTER-KUNDEGMBH") == "MUSTER-KUNDE GMBH"
+        assert respace("ConsultingService GmbH") == "ConsultingService GmbH"  # CamelCase names stay
+
+    def test_splits_a_label_from_the_number_the_recogniser_ran_into_it(self) -> None:
+        from docket_core.capture.ocr import OcrLine
+        from docket_core.capture.pages import page_from_ocr
+
+        lines = [OcrLine("Handelsrechnung (380) Nr.471102 vom05.03.2018", (50, 40, 700, 70), 0.97),
+                 OcrLine("Gesamtbetrag:1.234,56EUR", (50, 400, 500, 430), 0.96)]  # fmt: skip
+        values, evidence, _ = extract([page_from_ocr(1, lines, 1000, 1400)])
+
+        assert (values["invoice_number"], values["issue_date"]) == ("471102", datetime.date(2018, 3, 5))
+        assert (values["gross_total"], values["currency"]) == (1234.56, "EUR")
+        assert evidence["invoice_number"].confidence < 0.9  # read by OCR, nothing else backs it

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
+import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from docket_core.capture.documents import read_image, read_pdf
@@ -68,13 +69,15 @@ class TestTextLayer:
         assert [m.content for m in messages] == ["read the first 2 of 5 pages"]
 
 
+@pytest.mark.slow  # the real OCR models: about a second a test on an idle core
 class TestOcr:
     def test_reads_lines_with_pixel_boxes_and_confidence(self) -> None:
         image = _render(["Rechnungsnummer: RE-2024-0815", "Gesamtbetrag 1.234,56 EUR"], size=(1000, 300))
 
         lines = read_lines(image)
 
-        assert [line.text.replace(" ", "") for line in lines] == ["Rechnungsnummer:RE-2024-0815", "Gesamtbetrag1.234,56EUR"]
+        texts = [line.text.replace(" ", "") for line in lines]
+        assert texts == ["Rechnungsnummer:RE-2024-0815", "Gesamtbetrag1.234,56EUR"]
         assert all(isinstance(line, OcrLine) and line.confidence > 0.8 for line in lines)
         first, second = (line.box for line in lines)
         assert 60 <= first[0] <= 120 and first[1] < second[1] and first[2] <= 1000
@@ -82,9 +85,8 @@ class TestOcr:
 
     def test_reads_a_scanned_pdf_page_by_ocr_with_evidence(self, tmp_path: Path) -> None:
         path = tmp_path / "scan.pdf"
-        _render(["INVOICE", "Invoice number: SC-4711", "Invoice date: 12.03.2024", "Total: 99.50 EUR"]).save(
-            path, resolution=150
-        )
+        lines = ["INVOICE", "Invoice number: SC-4711", "Invoice date: 12.03.2024", "Total: 99.50 EUR"]
+        _render(lines, size=(620, 877)).save(path, resolution=150)  # an A6 scan, rendered at 200 dpi for OCR
 
         out = extract_fields(FileContext("scan.pdf", "application/pdf", path))
 
