@@ -170,8 +170,31 @@ class TestReviewInTheBrowser:
 
             page.keyboard.press("Escape")  # from the next document back to the queue's list
             page.wait_for_url("**/review/queues/invoices")
+            assert page.get_by_role("link", name="Review next").is_visible()  # the list itself, not an error page
             shot(page, "queue")
             page.close()
+
+            # At 200 % zoom (half the CSS pixels across) the page still fits: no sideways scrolling, and
+            # every control stays reachable and labelled.
+            zoomed = browser.new_page(viewport={"width": 700, "height": 500}, device_scale_factor=2)
+            zoomed.goto(f"{server.url}/review/documents/{third}")
+            zoomed.fill("#username", "ana")
+            zoomed.fill("#password", "correct horse")
+            zoomed.keyboard.press("Enter")
+            zoomed.wait_for_url(f"**/review/documents/{third}")
+            zoomed.wait_for_selector("#confirm", state="attached")
+            shot(zoomed, "document-200-percent")
+            wide = zoomed.evaluate("""Array.from(document.querySelectorAll('body *')).filter(
+                el => el.getBoundingClientRect().right > document.documentElement.clientWidth + 1).map(
+                el => el.tagName + '.' + el.className + '#' + el.id + ' ' + Math.round(el.getBoundingClientRect().right)).slice(0, 8)""")
+            assert zoomed.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1"), wide
+            zoomed.locator("#confirm").scroll_into_view_if_needed()
+            assert zoomed.locator("#confirm").is_visible()
+            unlabelled = zoomed.evaluate("""Array.from(document.querySelectorAll('input, select, button')).filter(
+                el => el.type !== 'hidden' && !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+                && !el.getAttribute('aria-labelledby') && !(el.tagName === 'BUTTON' && el.textContent.trim())).length""")
+            assert unlabelled == 0
+            zoomed.close()
         exported = export_queue(queue_id="invoices")
         assert exported.exported >= 1
         assert document_details(resources.catalog(), bad)["status"] == "exported"

@@ -58,9 +58,10 @@ class Review:
     def frame_origins(self, viewer: Viewer | None) -> list[str] | None:
         return list(self.settings.review_frame_origins) if viewer is not None and viewer.document_id is not None else None
 
-    def page(self, template: str, request: Request, viewer: Viewer | None, status: int = 200, **values: Any) -> HTMLResponse:
+    def page(self, template: str, request: Request, viewer: Viewer | None, http_status: int = 200, **values: Any) -> HTMLResponse:
+        """`template` rendered with `values` (a template may have its own `status`, the queue page's filter)."""
         html = self.env.get_template(template).render(viewer=viewer, request=request, **values)
-        return headers(HTMLResponse(html, status_code=status), frame_origins=self.frame_origins(viewer))  # type: ignore[return-value]
+        return headers(HTMLResponse(html, status_code=http_status), frame_origins=self.frame_origins(viewer))  # type: ignore[return-value]
 
     def require(self, request: Request, document_id: int | None = None) -> Viewer:
         """The signed-in viewer (allowed to see `document_id`), or an HTTP error: 401 for JSON, a redirect for pages."""

@@ -48,7 +48,7 @@ def build_pages(context) -> APIRouter:  # noqa: ANN001, C901 - one router, one c
     @router.get("/login")
     def login_form(request: Request, next: str = "/review/", failed: bool = False) -> Response:
         token = login_csrf(request)
-        response = review.page("login.html", request, None, status=401 if failed else 200, csrf=token,
+        response = review.page("login.html", request, None, http_status=401 if failed else 200, csrf=token,
                                next=_local_next(next), failed=failed)  # fmt: skip
         response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", path="/review",
                             secure=secure_cookies(review.settings.public_base_url))  # fmt: skip
@@ -154,7 +154,7 @@ def build_pages(context) -> APIRouter:  # noqa: ANN001, C901 - one router, one c
         """Open one document's page from another application: the URL's token becomes this browser's session."""
         record = resolve_token(review.catalog, token, kinds={"review"})
         if record is None or "document" not in record.scope:
-            return review.page("message.html", request, None, status=401, title="Link expired",
+            return review.page("message.html", request, None, http_status=401, title="Link expired",
                                text="This review link is not valid (any more). Ask the application that sent you here for a new one.")  # fmt: skip
         document_id = int(record.scope["document"])
         response = redirect(f"/review/documents/{document_id}")

@@ -90,6 +90,18 @@ class TestSignIn:
             assert (await http.get("/review/")).status_code == 303
 
     @sync
+    async def test_a_queue_lists_its_documents_filtered_by_status_and_searched(self, app: FastAPI, resources: Resources, doc_ids: list[int]) -> None:
+        async with client(app) as http:
+            await sign_in(http)
+            listed = await http.get("/review/queues/invoices?status=to_review")
+            assert listed.status_code == 200 and all(f"/review/documents/{d}" in listed.text for d in doc_ids)
+            name = document_details(resources.catalog(), doc_ids[1])["file_name"]
+            searched = await http.get(f"/review/queues/invoices?q={name}")
+            assert searched.status_code == 200 and f"/review/documents/{doc_ids[1]}" in searched.text
+            assert f"/review/documents/{doc_ids[0]}\"" not in searched.text
+            assert (await http.get("/review/queues/invoices?status=confirmed")).text.count("/review/documents/") == 0
+
+    @sync
     async def test_a_signed_in_reviewer_sees_the_queues_with_counts(self, app: FastAPI) -> None:
         async with client(app) as http:
             assert (await sign_in(http)).headers["location"] == "/review/"
