@@ -135,7 +135,7 @@ class TestEmbeddedInvoiceXml:
 
 class TestTimeBudgetInJobs:
     @pytest.mark.slow
-    def test_a_pdf_whose_pages_share_a_1_mib_content_stream_fails_typed_and_the_job_goes_on(
+    def test_a_pdf_whose_pages_share_a_1_mib_content_stream_is_read_within_its_budget_and_the_job_goes_on(
         self, tmp_path: Path, resources: Resources
     ) -> None:
         hostile = shared_content_pdf(pages=10, content_mib=1)
@@ -143,21 +143,23 @@ class TestTimeBudgetInJobs:
         write(tmp_path / "in/hostile.pdf", hostile)
         write(tmp_path / "in/fine.pdf", text_pdf("\n".join(ENGLISH)))
         write(tmp_path / "in/also-fine.pdf", text_pdf("\n".join(ENGLISH).replace("2024-0042", "2024-0043")))
-        settings = DocketSettings(file_time_budget=0.5, file_workers=1)
+        # The time budget is far away here: what stops the work is capture's reading budget (page
+        # objects and characters over the document), which the time budget backs up
+        # (tests/docket_core/test_deadline.py stops runaway steps with it).
+        settings = DocketSettings(file_time_budget=60, file_workers=1)
         stage(tmp_path / "in", resources, settings, batch_id="docs", kind="documents")
 
         one_page = time.process_time()
         pypdf.PdfReader(io.BytesIO(hostile)).pages[0].extract_text()
-        one_page = time.process_time() - one_page  # what each of the ten pages costs
+        one_page = time.process_time() - one_page  # what each of the ten pages costs a plain reader
 
         workflow = get_workflow("invoice-capture", load_workflows())
         cpu = time.process_time()
         details = run(JobRequest(batch_id="docs", workflow_id="invoice-capture", job_id="jt"), workflow, resources, settings)
         cpu = time.process_time() - cpu
-        assert (details["state"], details["files_succeeded"], details["files_failed"]) == ("succeeded", 2, 1)
+        assert (details["state"], details["files_succeeded"], details["files_failed"]) == ("succeeded", 3, 0)
         docs = read_documents(resources, "jt").set_index("file_name")
-        assert docs.loc["hostile.pdf", "error_type"] == "processing-timeout"
-        assert "within 0.5 s (DOCKET_FILE_TIME_BUDGET)" in docs.loc["hostile.pdf", "error_reason"]
-        assert set(docs.loc[["fine.pdf", "also-fine.pdf"], "status"]) == {"succeeded"}
-        # the work stopped at the page after the budget ran out, not after all ten pages
+        said = [m["content"] for m in docs.loc["hostile.pdf", "messages"]]
+        assert any("reading budget is spent" in m for m in said), said
+        # the reading stopped pages before the end, not after all ten pages
         assert cpu < 4 * one_page, f"job used {cpu:.1f} s of CPU, one page costs {one_page:.1f} s"
