@@ -20,7 +20,7 @@ from pydantic import SecretStr
 
 from docket_core.auth.tokens import issue_tokens
 from docket_core.extensions.config import ExtensionPlan
-from docket_core.extensions.merge import ExtensionResult
+from docket_core.extensions.response import ExtensionResult
 from docket_core.extensions.registry import get_extension, queue_plan
 from docket_core.extensions.runner import CallOptions, Chunk, call_extension, merge_chunk_level
 from docket_core.extensions.webhook import get_sender
