@@ -375,7 +375,8 @@ def main(argv: list[str] | None = None) -> int:
     latency = args.latency_ms / 1000
     _isolate(args.tmp)
 
-    from docket_core.settings import get_settings, usable_cores
+    from docket_core.settings import get_settings
+    from docket_core.settings.jobs import usable_cores
 
     settings = get_settings()
     rows: list[Row] = []

@@ -210,14 +210,14 @@ def _outbox_totals(catalog) -> tuple[int, int]:  # noqa: ANN001
 
 def docket_domain(url: str, count: int, concurrency: int, secret: str) -> tuple[Row, float]:
     from docket_core.notifications.delivery import deliver_batch
-    from docket_core.notifications.ledger import next_due_in
-    from docket_core.notifications.settings import get_notify_settings
-    from docket_core.safefetch import URLPolicy
     from docket_core.notifications.keys import Keyring
+    from docket_core.notifications.ledger import next_due_in
+    from docket_core.safefetch import URLPolicy
+    from docket_core.settings import get_settings
 
     catalog = _fresh_home("domain", secret, concurrency)
     enqueue_s = _enqueue(catalog, url, count)
-    settings = get_notify_settings()
+    settings = get_settings()
     keyring = Keyring.from_settings(settings)
     policy = URLPolicy(allowed_hosts=frozenset({"127.0.0.1"}))
     started = time.perf_counter()

@@ -357,7 +357,8 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="docket-bench-process-", dir=args.workdir))
     _isolate(workdir)
-    from docket_core.settings import get_settings, usable_cores
+    from docket_core.settings import get_settings
+    from docket_core.settings.jobs import usable_cores
     from docket_core.workflows.registry import get_workflow, load_workflows
 
     settings = get_settings()

@@ -10,7 +10,6 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
 from docket_core.notifications.delivery import BatchReport
-from docket_core.notifications.settings import get_notify_settings
 from docket_core.settings import get_settings
 from tasks.notifications import deliver_due, next_due
 from tasks.resources import resolve_resources
@@ -64,7 +63,7 @@ def deliver_notifications(
         catalog_block: name of a `DocketCatalog` block; default from `DOCKET_*` settings.
     """
     logger = get_run_logger()
-    settings, docket_settings = get_notify_settings(), get_settings()
+    settings = docket_settings = get_settings()
     resources = resolve_resources(store_block, catalog_block)
     linger = settings.notify_linger_seconds if linger_seconds is None else linger_seconds
     totals: dict[str, Any] = {name: 0 for name in _TOTALS} | {"disabled_endpoints": []}

@@ -19,7 +19,7 @@ from prefect.runtime import flow_run
 from pydantic import BaseModel, Field
 
 from docket_core.queues.export import ExportClaim, ExportFilters
-from docket_core.queues.settings import get_queue_settings
+from docket_core.settings import get_settings
 from flows.run_extensions import artifact_key, run_extensions
 from tasks.extensions import build_extension_runner, plan_extensions
 from tasks.queues import (
@@ -61,7 +61,7 @@ def _markdown(summary: ExportSummary, store_uri: Any) -> str:
 
 def _finish(claim: ExportClaim, resources: Any, actor: str) -> dict[str, Any]:
     """Steps 2-4 for one claimed export (a new one, or one a crash left behind)."""
-    per_document = claim.claimed <= get_queue_settings().max_document_events
+    per_document = claim.claimed <= get_settings().max_document_events
     ids: list[int] = []
     if not plan_extensions(claim.queue_id, "annotation_content.export", resources).empty:
         ids = exporting_ids(claim.export_id, resources)

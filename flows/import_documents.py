@@ -17,7 +17,6 @@ from prefect.runtime import flow_run
 from pydantic import BaseModel, Field
 
 from docket_core.queues.importing import ImportRequest
-from docket_core.queues.settings import get_queue_settings
 from docket_core.settings import get_settings
 from flows.document_action import confirm_stage
 from flows.run_extensions import EmailInput, artifact_key, run_extensions
@@ -107,7 +106,7 @@ def import_documents(request: ImportRequest, store_block: str | None = None, cat
 
     to_capture = pending_documents(plan.document_ids, "importing", resources)
     if to_capture:
-        size = get_queue_settings().import_chunk_size
+        size = get_settings().import_chunk_size
         chunks = [to_capture[i : i + size] for i in range(0, len(to_capture), size)]
         captures = capture_documents.map(
             chunks, range(len(chunks)), queue_id=queue.queue_id, resources=unmapped(resources), settings=unmapped(settings),

@@ -19,7 +19,7 @@ from pydantic import Field, create_model
 from docket_core.queues.documents import document_details
 from docket_core.queues.fields import format_value
 from docket_core.queues.models import QueueSpec
-from docket_core.queues.settings import get_queue_settings
+from docket_core.settings import get_settings
 from flows.document_action import ActionSummary, confirm_stage
 from flows.run_extensions import artifact_key, run_extensions
 from tasks.extensions import build_extension_runner, plan_extensions
@@ -105,7 +105,7 @@ def review_document(
         catalog_block: name of a `DocketCatalog` block; default from `DOCKET_*` settings.
     """
     logger = get_run_logger()
-    settings = get_queue_settings()
+    settings = get_settings()
     resources = resolve_resources(store_block, catalog_block)
     announce(set_documents_status([document_id], "reviewing", resources, actor, "review started"))
     details = document_details(resources.catalog(), document_id)

@@ -28,8 +28,8 @@ from pydantic import BaseModel, Field
 from docket_core.extensions.config import ExtensionPlan, normalize_event
 from docket_core.extensions.runner import Chunk, EmailState
 from docket_core.queues.runs import DocOutcome, email_chunk
-from docket_core.queues.settings import get_queue_settings
 from docket_core.rossum.ids import queue_numbers
+from docket_core.settings import get_settings
 from tasks.extensions import (
     build_extension_runner,
     errors_by_extension,
@@ -122,7 +122,7 @@ def run_extensions(
     started = time.perf_counter()
     logger = get_run_logger()
     resources = resolve_resources(store_block, catalog_block)
-    settings = get_queue_settings()
+    settings = get_settings()
     event = normalize_event(event)
     plan = plan_extensions(queue_id, event, resources)
     summary = ExtensionRunSummary(

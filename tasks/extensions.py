@@ -20,15 +20,15 @@ from pydantic import SecretStr
 
 from docket_core.auth.tokens import issue_tokens
 from docket_core.extensions.config import ExtensionPlan
-from docket_core.extensions.merge import ExtensionResult
 from docket_core.extensions.registry import get_extension, queue_plan
+from docket_core.extensions.response import ExtensionResult
 from docket_core.extensions.runner import CallOptions, Chunk, call_extension, merge_chunk_level
 from docket_core.extensions.webhook import get_sender
 from docket_core.queues.registry import get_queue
 from docket_core.queues.runs import DocOutcome, load_chunk, save_chunk
-from docket_core.queues.settings import QueueSettings, get_queue_settings
 from docket_core.resources import Resources
 from docket_core.settings import DocketSettings, get_settings
+from docket_core.settings.queues import QueueSettings
 from tasks.resources import build_task_runner
 from tasks.retry import retry_unless_bad_input
 

@@ -31,8 +31,8 @@ from docket_core.queues.models import QueueSpec
 from docket_core.queues.registry import get_queue, list_queues
 from docket_core.queues.review import ConfirmOutcome, EditResult, apply_edits, require_status, set_status
 from docket_core.queues.review import confirm_documents as confirm_unblocked
-from docket_core.queues.settings import get_queue_settings
 from docket_core.resources import Resources
+from docket_core.settings import get_settings
 from docket_core.settings import DocketSettings
 from docket_core.staging.ingest import stage_file
 from tasks.retry import retry_unless_bad_input
@@ -149,7 +149,7 @@ def auto_confirm_candidates(document_ids: list[int], resources: Resources) -> di
     """For each initialized `to_review` document, what blocks its automatic confirmation ([] = nothing):
     error messages, automation blockers, required fields below their score threshold (named in an info
     message on the document)."""
-    threshold = get_queue_settings().default_score_threshold
+    threshold = get_settings().default_score_threshold
     with resources.catalog().begin() as conn:
         ready = documents_in(conn, document_ids, "to_review", initialized=True)
         return review_automation(conn, ready, default_threshold=threshold, actor="automation")
@@ -213,7 +213,7 @@ def write_export_part(claim: exporting.ExportClaim, resources: Resources) -> int
     catalog = resources.catalog()
     with catalog.read() as conn:
         queue = get_queue(conn, claim.queue_id)
-    return exporting.write_export(resources.store(), queue, claim, catalog, batch_rows=get_queue_settings().export_batch_rows)
+    return exporting.write_export(resources.store(), queue, claim, catalog, batch_rows=get_settings().export_batch_rows)
 
 
 @task(name="commit-export", **_RETRY, task_run_name="commit-{claim.export_id}")
@@ -234,7 +234,7 @@ def announce(
 
     Returns how many events were emitted. Beyond the limit, one summary event per kind.
     """
-    limit = get_queue_settings().max_document_events
+    limit = get_settings().max_document_events
     changes, exported = list(changes), list(exported)
     emitted = 0
     notified += sum(c.notified for c in changes)

@@ -11,7 +11,8 @@ from prefect.utilities.annotations import BaseAnnotation
 from docket_core.errors import InputError
 
 from docket_core.resources import Resources
-from docket_core.settings import DocketSettings, get_settings, usable_cores
+from docket_core.settings import DocketSettings, get_settings
+from docket_core.settings.jobs import usable_cores
 from tasks.process_pool import DocketProcessPool
 
 __all__ = ["build_task_runner", "passed_as_is", "resolve_resources"]

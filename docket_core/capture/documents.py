@@ -19,7 +19,8 @@ from docket_core.capture.pages import Page, Word, group_lines, page_from_ocr
 from docket_core.deadline import check_deadline
 from docket_core.errors import InputError
 from docket_core.pdfium import PDFIUM_LOCK
-from docket_core.settings_capture import CaptureSettings, get_capture_settings
+from docket_core.settings import get_settings
+from docket_core.settings.capture import CaptureSettings
 from docket_core.workflows.model import Message
 
 __all__ = ["read_image", "read_pdf"]
@@ -86,7 +87,7 @@ def read_pdf(path: Path, settings: CaptureSettings | None = None) -> tuple[list[
     Raises:
         InputError: When the file is not a readable PDF or needs a password.
     """
-    settings = settings or get_capture_settings()
+    settings = settings or get_settings()
     messages: list[Message] = []
     try:
         with PDFIUM_LOCK:
@@ -161,7 +162,7 @@ def read_image(path: Path, settings: CaptureSettings | None = None) -> tuple[lis
     """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    settings = settings or get_capture_settings()
+    settings = settings or get_settings()
     messages: list[Message] = []
     pages: list[Page] = []
     try:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from docket_core.errors import DocketError
-from docket_core.settings_capture import get_capture_settings
+from docket_core.settings import get_settings
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -68,7 +68,7 @@ def ocr_engine() -> Any:
                     "OCR needs rapidocr-onnxruntime, which is not installed; "
                     "install Docket with its [ocr] extra: pip install 'docket[ocr]'"
                 ) from e
-            settings = get_capture_settings()
+            settings = get_settings()
             options: dict[str, Any] = {"print_verbose": False} | _gpu_options()
             if settings.ocr_threads:
                 options["intra_op_num_threads"] = settings.ocr_threads

@@ -206,9 +206,9 @@ def secret(
     block with a notification's exact URL signs with its own secret instead. With --receiver: the secret
     of DOCKET_RECEIVER_SECRET (or <DOCKET_HOME>/secrets/receiver-secret) that pushes must be signed with.
     """
-    from docket_core.notifications.settings import get_notify_settings
+    from docket_core.settings import get_settings
 
-    settings = get_notify_settings()
+    settings = get_settings()
     try:
         value = settings.push_secret() if receiver else settings.signing_secret()
     except OSError as exc:

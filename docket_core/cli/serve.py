@@ -156,11 +156,10 @@ def serve(
     Example: DOCKET_RECEIVER_SECRET=whsec_... docket serve --port 8787
     """
     from docket_core.cli.prefect_server import LOOPBACK, ensure_server, listen_host, stop_server
-    from docket_core.notifications.settings import get_notify_settings
     from docket_core.settings import get_settings
 
-    settings, notify = get_settings(), get_notify_settings()
-    port = notify.receiver_port if port is None else port
+    settings = get_settings()
+    port = settings.receiver_port if port is None else port
     started = False
     if not os.environ.get("PREFECT_API_URL"):
         if listen_host(host) != host:
@@ -207,16 +206,15 @@ def receiver(host: str = _HOST, port: Optional[int] = _PORT) -> None:
     """
     import uvicorn
 
-    from docket_core.notifications.settings import get_notify_settings
-    from docket_core.server.receiver import create_app
     from docket_core.resources import Resources
+    from docket_core.server.receiver import create_app
     from docket_core.settings import get_settings
 
     if not os.environ.get("PREFECT_API_URL"):
         fail("docket receiver needs PREFECT_API_URL (a running Prefect server) to announce pushes; or run `docket serve`")
-    settings, notify = get_settings(), get_notify_settings()
-    app = create_app(resources=Resources.from_settings(settings), settings=notify, docket_settings=settings,
+    settings = get_settings()
+    app = create_app(resources=Resources.from_settings(settings), settings=settings, docket_settings=settings,
                      emit=emit_ingest_requested)  # fmt: skip
-    port = notify.receiver_port if port is None else port
+    port = settings.receiver_port if port is None else port
     stdout.print(f"Push receiver: http://{host}:{port}/v1/ingest  (OpenAPI: http://{host}:{port}/docs)")
     uvicorn.run(app, host=host, port=port, log_level="warning", lifespan="off")

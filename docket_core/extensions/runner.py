@@ -20,7 +20,8 @@ from typing import Any
 
 from docket_core.extensions.config import CONNECTOR_CALLS, ExtensionPlan, ExtensionSpec
 from docket_core.extensions.content import Node, index_content, iter_nodes, max_id
-from docket_core.extensions.merge import ExtensionResult, HookResponseError, merge_email_files, merge_level, parse_hook_response
+from docket_core.extensions.merge import merge_email_files, merge_level
+from docket_core.extensions.response import ExtensionResult, HookResponseError, parse_hook_response
 from docket_core.extensions.payload import annotation_request, email_request, queue_sideloads
 from docket_core.extensions.webhook import DEFAULT_MAX_ANSWER_BYTES, WebhookCall, WebhookSender
 from docket_core.normalized import normalize_content, schema_kinds

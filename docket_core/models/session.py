@@ -19,7 +19,7 @@ import numpy as np
 
 from docket_core.errors import InputError
 from docket_core.models.source import ModelFile
-from docket_core.settings_models import get_model_settings
+from docket_core.settings import get_settings
 
 __all__ = ["ModelError", "ModelInfo", "TensorInfo", "execution_providers", "model_session", "parse_names"]
 
@@ -143,7 +143,7 @@ def execution_providers(requested: list[str] | None = None) -> list[str]:
 
     available = onnxruntime.get_available_providers()
     wanted: list[str] = []
-    for name in requested if requested is not None else get_model_settings().onnx_providers:
+    for name in requested if requested is not None else get_settings().onnx_providers:
         if name.lower() == "auto":
             wanted.extend(p for p in _AUTO if p in available and p not in wanted)
             continue
@@ -174,7 +174,7 @@ def model_session(model: ModelFile) -> tuple[Any, ModelInfo]:
     """
     import onnxruntime
 
-    settings = get_model_settings()
+    settings = get_settings()
     providers = tuple(execution_providers(settings.onnx_providers))
     key = (model.sha256, providers, settings.onnx_threads)
     hit = _sessions.get(key)

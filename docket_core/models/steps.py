@@ -25,7 +25,7 @@ from docket_core.models.detect import decode, detect_layout
 from docket_core.models.images import center_crop, letterbox, open_image, to_batch, video_frames
 from docket_core.models.session import ModelError, ModelInfo, model_session, parse_names
 from docket_core.models.source import is_url, resolve_model
-from docket_core.settings_models import get_model_settings
+from docket_core.settings import get_settings
 from docket_core.workflows.model import FieldType, FileContext, Prediction, StepOutput
 
 __all__ = ["ClassifyStep", "DetectStep", "OcrStep"]
@@ -90,7 +90,7 @@ class _ModelStep:
         dtype = info.input_dtype
         input_name = info.input.name
         batch_size = self.params.batch_size if info.dynamic_batch else 1
-        threads = get_model_settings().onnx_preprocess_threads
+        threads = get_settings().onnx_preprocess_threads
         failed: dict[int, Exception] = {}
         mean, std = getattr(self.params, "mean", None), getattr(self.params, "std", None)
 

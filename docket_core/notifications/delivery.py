@@ -31,9 +31,9 @@ from docket_core.notifications.keys import Keyring
 from docket_core.notifications.ledger import Attempt, Claimed
 from docket_core.notifications.payloads import body_bytes
 from docket_core.notifications.schedule import Verdict, classify_status, parse_retry_after
-from docket_core.notifications.settings import NotifySettings
 from docket_core.redact import scrub_url_secrets
 from docket_core.references import redact_url
+from docket_core.settings.notify import NotifySettings
 from docket_core.signing import sign_headers
 
 __all__ = ["BatchReport", "deliver_batch", "new_owner", "send_claimed"]

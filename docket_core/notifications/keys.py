@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from docket_core.notifications.settings import NotifySettings
+from docket_core.settings.notify import NotifySettings
 from docket_core.signing import secret_key
 
 __all__ = ["EndpointCredentials", "Keyring"]

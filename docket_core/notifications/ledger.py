@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from docket_core.catalog import Catalog, utcnow
 from docket_core.catalog.schema_notifications import notification_attempts, notification_endpoints, notifications
 from docket_core.notifications.schedule import Verdict, next_delay
-from docket_core.notifications.settings import NotifySettings
+from docket_core.settings.notify import NotifySettings
 
 __all__ = ["Attempt", "Claimed", "RecordReport", "claim", "next_due_in", "record"]
 

@@ -25,7 +25,7 @@ from docket_core.errors import FileErrorType, NotFoundError
 from docket_core.jobs.models import JobRequest
 from docket_core.notifications import payloads
 from docket_core.notifications.outbox import Outgoing, enqueue, enqueue_many
-from docket_core.notifications.settings import get_notify_settings
+from docket_core.settings import get_settings
 
 __all__ = [
     "requested_job",
@@ -84,7 +84,7 @@ def notify_shard_recorded(
     ingested = [name for name, status in names if status == "ingested" and name not in failed_names]
     payload = payloads.files_status(
         ingest_id=ingest_id, batch_id=batch_id, shard_id=shard_id, ingested_files=ingested,
-        failed_files=failed_files, max_bytes=get_notify_settings().notify_max_message_bytes,
+        failed_files=failed_files, max_bytes=get_settings().notify_max_message_bytes,
     )  # fmt: skip
     return enqueue(conn, endpoint=url, type=payloads.TYPE_FILES_STATUS, resource_key=ingest_resource(ingest_id), payload=payload)
 
@@ -229,7 +229,7 @@ def notify_documents_exported(
         documents: mappings with `document_id` and `content` (the captured data, any JSON value), and
             optionally `file_name`, `exported_at`, `messages`.
     """
-    max_bytes = get_notify_settings().notify_max_message_bytes
+    max_bytes = get_settings().notify_max_message_bytes
     items = [
         Outgoing(
             endpoint, payloads.TYPE_DOCUMENT_EXPORTED, document_resource(d["document_id"]),

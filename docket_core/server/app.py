@@ -50,9 +50,9 @@ def _door(name: str) -> Door:
 
 def build_app(context: ServerContext, *, doors: Sequence[str] | None = None) -> FastAPI:
     """The receiver app with the chosen doors mounted on it (every door in `DOORS` by default)."""
-    from docket_core.notifications.settings import get_notify_settings
+    from docket_core.settings import get_settings
 
-    app = create_app(resources=context.resources, settings=get_notify_settings(), docket_settings=context.settings,
+    app = create_app(resources=context.resources, settings=get_settings(), docket_settings=context.settings,
                      emit=context.emit)  # fmt: skip
     app.title = "Docket"
     for name in DOORS if doors is None else doors:

@@ -35,10 +35,10 @@ from docket_core import safefetch
 from docket_core.catalog import utcnow
 from docket_core.catalog.schema_notifications import received_pushes
 from docket_core.errors import DocketError, InputError, NotFoundError
-from docket_core.notifications.settings import NotifySettings
 from docket_core.pushes import announced
 from docket_core.resources import Resources
 from docket_core.settings import DocketSettings
+from docket_core.settings.notify import NotifySettings
 from docket_core.signing import SignatureError, secret_key, verify
 from docket_core.staging.models import STORE_SOURCE, IngestRequest
 from docket_core.workflows.registry import get_workflow, load_workflows

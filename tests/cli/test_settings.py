@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from docket_core.cli import app
 from docket_core.settings import get_settings
-from docket_core.settings_notify import NotifySettings
-from docket_core.settings_queues import QueueSettings
+from docket_core.settings.notify import NotifySettings
+from docket_core.settings.queues import QueueSettings
 from docket_core.signing import generate_secret
 
 runner = CliRunner()

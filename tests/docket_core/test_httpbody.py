@@ -25,10 +25,10 @@ from docket_core.httpbody import BodyTooLarge, BoundedDecoder, UnsupportedEncodi
 from docket_core.notifications.delivery import deliver_batch
 from docket_core.notifications.keys import Keyring
 from docket_core.notifications.queries import show_notification
-from docket_core.notifications.settings import NotifySettings
 from docket_core.resources import Resources
 from docket_core.safefetch import DownloadFailed, DownloadTimedOut, FetchJob, FileTooLarge, URLPolicy, fetch_many
 from docket_core.settings import DocketSettings
+from docket_core.settings.notify import NotifySettings
 from docket_core.staging.models import IngestRequest
 from docket_core.staging.plan import begin_ingest
 from tests.docket_core.notifications.conftest import LOOPBACK, SECRET, put

@@ -25,7 +25,6 @@ from docket_core.queues.fields import build_content
 from docket_core.queues.lifecycle import change_status
 from docket_core.queues.registry import save_queue
 from docket_core.queues.runs import DocOutcome
-from docket_core.queues.settings import get_queue_settings
 from docket_core.resources import Resources
 from docket_core.settings import get_settings
 from tasks.extensions import build_extension_runner, load_documents_chunk, plan_extensions, run_extension, save_results
@@ -229,7 +228,7 @@ class TestSavedTwice:
              "queues": {"invoices": ["tax-fill"]}},
         ])  # fmt: skip
         ids = documents(resources, "s", count=CHUNK)
-        settings = get_queue_settings()
+        settings = get_settings()
         plan = plan_extensions.fn("invoices", "annotation_content.initialize", resources)
         chunk = load_documents_chunk.fn("invoices", "annotation_content.initialize", ids, {}, 0, resources)
         chunk = run_chunk_locally(plan, chunk, lambda name, c, level: run_extension.fn(name, c, level, 0, resources, settings))

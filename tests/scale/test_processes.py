@@ -17,7 +17,8 @@ from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 from docket_core.catalog.schema import files
 from docket_core.jobs.models import JobRequest
 from docket_core.resources import Resources
-from docket_core.settings import DocketSettings, get_settings, usable_cores
+from docket_core.settings import DocketSettings, get_settings
+from docket_core.settings.jobs import usable_cores
 from docket_core.staging.models import IngestRequest
 from tasks.resources import build_task_runner
 from tests.helpers import image_folder, write

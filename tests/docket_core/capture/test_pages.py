@@ -61,9 +61,9 @@ class TestTextLayer:
         path = tmp_path / "long.pdf"
         with path.open("wb") as fh:
             writer.write(fh)
-        from docket_core.settings_capture import get_capture_settings
+        from docket_core.settings import get_settings
 
-        pages, messages = read_pdf(path, get_capture_settings(capture_max_pages=2))
+        pages, messages = read_pdf(path, get_settings(capture_max_pages=2))
 
         assert len(pages) == 2
         assert [m.content for m in messages] == ["read the first 2 of 5 pages"]
@@ -148,12 +148,12 @@ def _shared_stream_pdf(path: Path, pages: int = 10, size: int = 1024 * 1024) -> 
 
 class TestReadingBudget:
     def test_stops_reading_pages_that_share_one_huge_content_stream(self, tmp_path: Path) -> None:
-        from docket_core.settings_capture import get_capture_settings
+        from docket_core.settings import get_settings
 
         path = _shared_stream_pdf(tmp_path / "small.pdf")
         assert path.stat().st_size < 8 * 1024
 
-        pages, messages = read_pdf(path, get_capture_settings(capture_max_objects=50_000))
+        pages, messages = read_pdf(path, get_settings(capture_max_objects=50_000))
 
         assert len(pages) == 3  # each page holds ~23,000 text objects
         assert [m.content for m in messages] == [

@@ -10,15 +10,9 @@ import pytest
 from docket_core.dag import plan_levels
 from docket_core.errors import InputError
 from docket_core.extensions.content import IdAllocator, find_by_schema_id, index_content, iter_nodes
-from docket_core.extensions.merge import (
-    Conflict,
-    ExtensionResult,
-    HookResponseError,
-    merge_email_files,
-    merge_level,
-    parse_hook_response,
-    run_plan_locally,
-)
+from docket_core.extensions.local_plan import run_plan_locally
+from docket_core.extensions.merge import Conflict, merge_email_files, merge_level
+from docket_core.extensions.response import ExtensionResult, HookResponseError, parse_hook_response
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "rossum"
 NUMBER = 20456864  # the one datapoint of 02's content, schema_id "number"

@@ -15,7 +15,7 @@ import pytest
 
 from docket_core.extensions.config import ExtensionSpec, plan_for
 from docket_core.extensions.content import IdAllocator, find_by_schema_id
-from docket_core.extensions.merge import run_plan_locally
+from docket_core.extensions.local_plan import run_plan_locally
 from docket_core.extensions.runner import CallOptions, Chunk, DocState, EmailState, call_extension, doc_state, run_chunk_locally
 from docket_core.extensions.webhook import SIGNATURE_HEADER, WebhookSender, verify
 from tests.docket_core.extensions import hook_functions

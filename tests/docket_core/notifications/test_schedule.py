@@ -9,7 +9,7 @@ from email.utils import format_datetime
 import pytest
 
 from docket_core.notifications.schedule import Verdict, classify_status, next_delay, parse_retry_after
-from docket_core.notifications.settings import DEFAULT_RETRY_SCHEDULE, NotifySettings
+from docket_core.settings.notify import DEFAULT_RETRY_SCHEDULE, NotifySettings
 
 
 class TestClassify:

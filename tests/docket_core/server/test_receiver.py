@@ -14,11 +14,11 @@ import pytest
 from standardwebhooks import Webhook
 
 from docket_core.errors import NotFoundError
-from docket_core.notifications.settings import NotifySettings
 from docket_core.pushes import resolve_push
-from docket_core.server.receiver import create_app, push_ingest_id, references_key
 from docket_core.resources import Resources
+from docket_core.server.receiver import create_app, push_ingest_id, references_key
 from docket_core.settings import DocketSettings
+from docket_core.settings.notify import NotifySettings
 from docket_core.signing import generate_secret
 from docket_core.staging.models import IngestRequest
 

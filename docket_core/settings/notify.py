@@ -20,7 +20,7 @@ from typing_extensions import Annotated
 
 from docket_core.signing import generate_secret, secret_key
 
-__all__ = ["DEFAULT_RETRY_SCHEDULE", "NotifySettings", "get_notify_settings", "stored_secret"]
+__all__ = ["DEFAULT_RETRY_SCHEDULE", "NotifySettings", "stored_secret"]
 
 # Seconds to wait before each attempt: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
 DEFAULT_RETRY_SCHEDULE = (0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
@@ -127,8 +127,3 @@ def stored_secret(path: Path) -> str:
     finally:
         tmp.unlink(missing_ok=True)
     return secret
-
-
-def get_notify_settings(**overrides: object) -> NotifySettings:
-    """Build the settings now (never at import), so environment changes are seen."""
-    return NotifySettings(**overrides)  # type: ignore[arg-type]

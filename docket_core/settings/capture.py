@@ -1,6 +1,6 @@
 """Runtime knobs of capture (`DOCKET_*`): OCR resolution and threads, PDF reading budgets.
 
-`DocketSettings` inherits them (`docket settings` prints them); capture code builds this smaller class.
+`DocketSettings` (`docket_core.settings`) inherits them; `docket settings` prints them.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["CaptureSettings", "get_capture_settings"]
+__all__ = ["CaptureSettings"]
 
 
 class CaptureSettings(BaseSettings):
@@ -47,7 +47,3 @@ class CaptureSettings(BaseSettings):
         default=20, ge=0, le=10_000,
         description="Characters a PDF page's text layer needs to be read as text; fewer and the page is OCRed.",
     )  # fmt: skip
-
-
-def get_capture_settings(**overrides: object) -> CaptureSettings:
-    return CaptureSettings(**overrides)  # type: ignore[arg-type]

@@ -1,6 +1,6 @@
 """Runtime knobs of model steps (`DOCKET_*`): execution providers, threads, the model cache.
 
-`DocketSettings` inherits them (`docket settings` prints them); model code builds this smaller class.
+`DocketSettings` (`docket_core.settings`) inherits them; `docket settings` prints them.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from typing_extensions import Annotated
 
-__all__ = ["ModelSettings", "get_model_settings"]
+__all__ = ["ModelSettings"]
 
 
 class ModelSettings(BaseSettings):
@@ -43,7 +43,3 @@ class ModelSettings(BaseSettings):
         if isinstance(value, str):
             return [v.strip() for v in value.split(",") if v.strip()]
         return value
-
-
-def get_model_settings(**overrides: object) -> ModelSettings:
-    return ModelSettings(**overrides)  # type: ignore[arg-type]

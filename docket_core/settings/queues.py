@@ -1,7 +1,6 @@
 """Runtime knobs of queues and extensions (`DOCKET_*`), built where used, never at import.
 
-`DocketSettings` inherits them (one class lists every knob; `docket settings` prints them); queue code
-that needs only these may build this smaller class.
+`DocketSettings` (`docket_core.settings`) inherits them; `docket settings` prints them.
 """
 
 from __future__ import annotations
@@ -9,7 +8,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["QueueSettings", "get_queue_settings"]
+__all__ = ["QueueSettings"]
 
 
 class QueueSettings(BaseSettings):
@@ -54,7 +53,3 @@ class QueueSettings(BaseSettings):
     )  # fmt: skip
     review_timeout: int = Field(default=86_400, ge=1, le=30 * 86_400, description="Seconds a review waits for a person.")
     review_poll_interval: int = Field(default=5, ge=1, le=600, description="Seconds between checks of a paused review.")
-
-
-def get_queue_settings(**overrides: object) -> QueueSettings:
-    return QueueSettings(**overrides)  # type: ignore[arg-type]
