@@ -19,7 +19,8 @@ import sqlalchemy as sa
 from docket_core import archive, references, safefetch
 from docket_core.catalog.schema import batches, ingests, shards
 from docket_core.errors import FileErrorType
-from docket_core.media import BatchKind, FileRejected, inspect_file
+from docket_core.media.inspect import inspect_file
+from docket_core.media.types import BatchKind, FileRejected
 from docket_core.names import shown_name
 from docket_core.progress import advance
 from docket_core.redact import strip_local_paths
