@@ -30,8 +30,9 @@ import pypdf  # noqa: E402
 
 from docket_core.einvoice.pdf import find_embedded_xml  # noqa: E402
 from docket_core.jobs.process import run_file  # noqa: E402
-from docket_core.media import inspect_file  # noqa: E402
-from docket_core.safefetch import FetchJob, URLPolicy, fetch_many  # noqa: E402
+from docket_core.media.inspect import inspect_file  # noqa: E402
+from docket_core.safefetch.address import URLPolicy  # noqa: E402
+from docket_core.safefetch.fetch import FetchJob, fetch_many  # noqa: E402
 from docket_core.settings import DocketSettings  # noqa: E402
 from docket_core.workflows.registry import get_workflow, load_workflows  # noqa: E402
 from tests.docket_core.test_httpbody import _bombs, _Server  # noqa: E402

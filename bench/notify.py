@@ -212,7 +212,7 @@ def docket_domain(url: str, count: int, concurrency: int, secret: str) -> tuple[
     from docket_core.notifications.delivery import deliver_batch
     from docket_core.notifications.keys import Keyring
     from docket_core.notifications.ledger import next_due_in
-    from docket_core.safefetch import URLPolicy
+    from docket_core.safefetch.address import URLPolicy
     from docket_core.settings import get_settings
 
     catalog = _fresh_home("domain", secret, concurrency)

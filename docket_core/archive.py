@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from docket_core.errors import FileErrorType, InputError
-from docket_core.media import SNIFF_BYTES, sniff_media_type
+from docket_core.media.sniff import SNIFF_BYTES, sniff_media_type
 from docket_core.names import normalize_name
 
 __all__ = ["Member", "RejectedMember", "extract_member", "iter_extracted", "scan_archive"]

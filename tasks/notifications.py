@@ -15,7 +15,7 @@ from docket_core.notifications.keys import EndpointCredentials, Keyring
 from docket_core.notifications.ledger import next_due_in
 from docket_core.notifications.subscriptions import job_for_ingest as _job_for_ingest, notify_ingest_failed, requested_job
 from docket_core.resources import Resources
-from docket_core.safefetch import URLPolicy
+from docket_core.safefetch.address import URLPolicy
 from docket_core.settings import DocketSettings
 from docket_core.settings.notify import NotifySettings
 from docket_core.staging.models import IngestRequest

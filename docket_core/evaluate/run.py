@@ -22,7 +22,7 @@ from docket_core.errors import InputError
 from docket_core.evaluate.score import DocumentScore, score_document
 from docket_core.evaluate.truth import TruthRecord
 from docket_core.jobs.process import run_file
-from docket_core.media import SNIFF_BYTES, sniff_media_type
+from docket_core.media.sniff import SNIFF_BYTES, sniff_media_type
 from docket_core.workflows.model import Evidence, FileContext, StepOutput
 from docket_core.workflows.registry import Workflow
 

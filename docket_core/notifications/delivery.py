@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from docket_core import httpbody, safefetch
+from docket_core import httpbody
 from docket_core.catalog import Catalog, utcnow
 from docket_core.notifications import ledger
 from docket_core.notifications.keys import Keyring
@@ -33,6 +33,8 @@ from docket_core.notifications.payloads import body_bytes
 from docket_core.notifications.schedule import Verdict, classify_status, parse_retry_after
 from docket_core.redact import scrub_url_secrets
 from docket_core.references import redact_url
+from docket_core.safefetch.address import URLPolicy, check_url, resolve_checked
+from docket_core.safefetch.errors import FetchError, UnsafeURL
 from docket_core.settings.notify import NotifySettings
 from docket_core.signing import sign_headers
 
@@ -73,7 +75,7 @@ def _describe(exc: BaseException, url: str) -> str:
 class _Sender:
     """One batch's HTTP side: a client, semaphores, and each endpoint's checked address."""
 
-    def __init__(self, client: httpx.AsyncClient, keyring: Keyring, settings: NotifySettings, policy: safefetch.URLPolicy) -> None:
+    def __init__(self, client: httpx.AsyncClient, keyring: Keyring, settings: NotifySettings, policy: URLPolicy) -> None:
         self.client, self.keyring, self.policy = client, keyring, policy
         self.limit = asyncio.Semaphore(settings.notify_concurrency)
         self.per_endpoint: dict[str, asyncio.Semaphore] = defaultdict(
@@ -84,7 +86,7 @@ class _Sender:
     def _address(self, c: Claimed, target: httpx.URL) -> asyncio.Task[str]:
         if c.endpoint_key not in self.addresses:
             port = target.port or (443 if target.scheme == "https" else 80)
-            self.addresses[c.endpoint_key] = asyncio.ensure_future(safefetch.resolve_checked(target.host, port, self.policy))
+            self.addresses[c.endpoint_key] = asyncio.ensure_future(resolve_checked(target.host, port, self.policy))
         return self.addresses[c.endpoint_key]
 
     def _request(self, c: Claimed, target: httpx.URL, address: str, body: bytes, timeout: float) -> httpx.Request:
@@ -109,11 +111,11 @@ class _Sender:
 
         timeout = self.keyring.for_url(c.url).timeout
         try:
-            target = safefetch.check_url(c.url, self.policy)
+            target = check_url(c.url, self.policy)
             address = await self._address(c, target)
-        except safefetch.UnsafeURL as exc:
+        except UnsafeURL as exc:
             return done(Verdict.FAILED, error=f"refused to send: {exc}")
-        except safefetch.FetchError as exc:  # the host does not resolve (yet): a network problem
+        except FetchError as exc:  # the host does not resolve (yet): a network problem
             return done(Verdict.RETRY, error=str(exc))
         body = body_bytes({**c.payload, "delivery_attempt": c.attempt})
         async with self.limit, self.per_endpoint[c.endpoint_key]:
@@ -163,7 +165,7 @@ async def send_claimed(
     claimed: Sequence[Claimed],
     keyring: Keyring,
     settings: NotifySettings,
-    policy: safefetch.URLPolicy,
+    policy: URLPolicy,
     *,
     start_within: float,
     deadline: float,
@@ -236,7 +238,7 @@ def deliver_batch(
     catalog: Catalog,
     keyring: Keyring,
     settings: NotifySettings,
-    policy: safefetch.URLPolicy,
+    policy: URLPolicy,
     *,
     owner: str | None = None,
     transport: httpx.AsyncBaseTransport | None = None,

@@ -20,10 +20,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from docket_core import safefetch
 from docket_core.catalog import utcnow
 from docket_core.catalog.schema_notifications import notification_endpoints, notifications
 from docket_core.errors import InputError
+from docket_core.safefetch.address import URLPolicy, check_url
+from docket_core.safefetch.errors import UnsafeURL
 
 __all__ = ["Outgoing", "check_endpoint_url", "endpoint_key", "enqueue", "enqueue_many", "new_event_id"]
 
@@ -61,8 +62,8 @@ def check_endpoint_url(url: str) -> str:
         InputError: not an `http(s)://host/...` URL without credentials.
     """
     try:
-        safefetch.check_url(url, safefetch.URLPolicy())
-    except safefetch.UnsafeURL as exc:
+        check_url(url, URLPolicy())
+    except UnsafeURL as exc:
         raise InputError(f"notification URL refused: {exc}") from exc
     return url
 

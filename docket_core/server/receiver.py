@@ -31,12 +31,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from docket_core import safefetch
 from docket_core.catalog import utcnow
 from docket_core.catalog.schema_notifications import received_pushes
 from docket_core.errors import DocketError, InputError, NotFoundError
 from docket_core.pushes import announced
 from docket_core.resources import Resources
+from docket_core.safefetch.address import URLPolicy, check_url, resolve_checked
+from docket_core.safefetch.errors import FetchError, UnsafeURL
 from docket_core.settings import DocketSettings
 from docket_core.settings.notify import NotifySettings
 from docket_core.signing import SignatureError, secret_key, verify
@@ -131,7 +132,7 @@ class _Receiver:
     def __init__(self, resources: Resources, settings: NotifySettings, docket_settings: DocketSettings, emit: EmitIngest) -> None:
         self.resources, self.settings, self.docket_settings, self.emit = resources, settings, docket_settings, emit
         self.key = secret_key(settings.push_secret())
-        self.policy = safefetch.URLPolicy.from_settings(docket_settings)
+        self.policy = URLPolicy.from_settings(docket_settings)
         self.limiter = anyio.CapacityLimiter(8)  # threads for catalog writes; requests beyond wait
 
     def parse(self, body: bytes) -> IngestPush:
@@ -163,11 +164,11 @@ class _Receiver:
             if url is None:
                 continue
             try:
-                target = safefetch.check_url(url, self.policy)
-                await safefetch.resolve_checked(target.host, target.port or (443 if target.scheme == "https" else 80), self.policy)
-            except safefetch.UnsafeURL as exc:
+                target = check_url(url, self.policy)
+                await resolve_checked(target.host, target.port or (443 if target.scheme == "https" else 80), self.policy)
+            except UnsafeURL as exc:
                 raise _Rejected(400, f"{field}: {exc}") from exc
-            except safefetch.FetchError:
+            except FetchError:
                 pass  # the name does not resolve now: checked again when the URL is used, so it cannot slip through
 
     def _references_file(self, ingest_id: str, push: IngestPush) -> str:

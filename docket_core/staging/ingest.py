@@ -16,14 +16,17 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from docket_core import archive, references, safefetch
+from docket_core import archive, references
 from docket_core.catalog.schema import batches, ingests, shards
 from docket_core.errors import FileErrorType
-from docket_core.media import BatchKind, FileRejected, inspect_file
+from docket_core.media.inspect import inspect_file
+from docket_core.media.types import BatchKind, FileRejected
 from docket_core.names import shown_name
 from docket_core.progress import advance
 from docket_core.redact import strip_local_paths
 from docket_core.resources import Resources
+from docket_core.safefetch.address import URLPolicy
+from docket_core.safefetch.fetch import FetchJob, FetchOutcome, fetch_each
 from docket_core.settings import DocketSettings
 from docket_core.staging.models import FileOutcome
 from docket_core.store import Store, blob_key
@@ -162,14 +165,14 @@ def _max_download(kind: BatchKind, settings: DocketSettings) -> int:
 def _references(
     spec: dict, kind: BatchKind, settings: DocketSettings, store: Store, ingest_id: str, allow_private: bool
 ) -> list[FileOutcome]:
-    policy = safefetch.URLPolicy.from_settings(settings, allow_private_network=allow_private)
+    policy = URLPolicy.from_settings(settings, allow_private_network=allow_private)
     shard = references.ReferenceShard(start=spec["start"], end=spec["end"], first_line=spec["first_line"], count=0)
     with store.open(spec["references"]) as fh:
         items = list(references.read_reference_shard(fh, shard))  # at most shard_size lines
     # Small bodies stay in memory (videos always go to a file: FFmpeg reads a path).
     spool = 0 if kind == "videos" else _SPOOL_BYTES
     outcomes: list[FileOutcome | None] = []
-    jobs: list[safefetch.FetchJob] = []
+    jobs: list[FetchJob] = []
     slots: dict[str, tuple[int, references.Reference]] = {}
     with tempfile.TemporaryDirectory(prefix="docket-dl-") as tmp:
         for item in items:
@@ -182,9 +185,9 @@ def _references(
             slots[key] = (len(outcomes), item)
             outcomes.append(None)
             dest, cap = Path(tmp) / key, _max_download(kind, settings)
-            jobs.append(safefetch.FetchJob(key=key, url=item.url, dest=dest, max_bytes=cap, spool_bytes=spool))
+            jobs.append(FetchJob(key=key, url=item.url, dest=dest, max_bytes=cap, spool_bytes=spool))
 
-        def stage(job: safefetch.FetchJob, result: safefetch.FetchOutcome) -> None:
+        def stage(job: FetchJob, result: FetchOutcome) -> None:
             slot, ref = slots[job.key]
             try:
                 if result.error is not None:
@@ -201,7 +204,7 @@ def _references(
         # Each file is staged as soon as it is in, while the next ones download; a download slot is
         # held until its file is staged, so at most `download_concurrency` files wait at once.
         with ThreadPoolExecutor(max_workers=settings.file_workers, thread_name_prefix="docket-stage") as pool:
-            safefetch.fetch_each(
+            fetch_each(
                 jobs,
                 stage,
                 executor=pool,

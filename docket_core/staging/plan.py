@@ -16,12 +16,14 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from docket_core import archive, references, safefetch
+from docket_core import archive, references
 from docket_core.catalog import utcnow
 from docket_core.catalog.schema import batches, ingests, shards
 from docket_core.errors import ConflictError, InputError
 from docket_core.names import normalize_name, shown_name
 from docket_core.resources import Resources
+from docket_core.safefetch.address import URLPolicy, check_url
+from docket_core.safefetch.fetch import FetchJob, fetch_many
 from docket_core.settings import DocketSettings
 from docket_core.staging.models import STORE_SOURCE, IngestPlan, IngestRequest
 
@@ -86,7 +88,7 @@ def check_source(request: IngestRequest) -> str:
             raise InputError(f"expected a tar bundle file, got {source!r} (not found)")
         return str(path.resolve())
     if _is_url(source):
-        safefetch.check_url(source, safefetch.URLPolicy(allow_private_network=True))
+        check_url(source, URLPolicy(allow_private_network=True))
         return references.redact_url(source).split("?", 1)[0]
     if source.startswith(STORE_SOURCE):
         return source  # checked when it is copied (`_stage_references`), where the store is at hand
@@ -122,11 +124,11 @@ def _stage_references(request: IngestRequest, key: str, resources: Resources, se
     if not _is_url(request.source):
         store.put_file(Path(request.source).expanduser(), key)
         return
-    policy = safefetch.URLPolicy.from_settings(settings, allow_private_network=request.allow_private_network)
+    policy = URLPolicy.from_settings(settings, allow_private_network=request.allow_private_network)
     with tempfile.TemporaryDirectory(prefix="docket-refs-") as tmp:
         dest = Path(tmp) / "references.jsonl"
-        [outcome] = safefetch.fetch_many(
-            [safefetch.FetchJob(key="references", url=request.source, dest=dest, max_bytes=settings.max_references_bytes)],
+        [outcome] = fetch_many(
+            [FetchJob(key="references", url=request.source, dest=dest, max_bytes=settings.max_references_bytes)],
             policy=policy,
             concurrency=1,
             timeout=settings.download_timeout,

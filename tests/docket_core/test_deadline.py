@@ -12,7 +12,7 @@ from docket_core.deadline import ProcessingTimeout, check_deadline, remaining, t
 from docket_core.einvoice.parse import parse_invoice_xml
 from docket_core.errors import FileErrorType
 from docket_core.jobs.process import run_file
-from docket_core.media import inspect_file
+from docket_core.media.inspect import inspect_file
 from docket_core.settings import DocketSettings
 from docket_core.workflows.model import FileContext, StepOutput
 from docket_core.workflows.model import Step

@@ -18,7 +18,7 @@ import pytest
 from docket_core.einvoice.pdf import find_embedded_xml
 from docket_core.errors import InputError
 from docket_core.jobs.models import JobRequest
-from docket_core.media import inspect_file
+from docket_core.media.inspect import inspect_file
 from docket_core.resources import Resources
 from docket_core.settings import DocketSettings
 from docket_core.staging.models import IngestRequest

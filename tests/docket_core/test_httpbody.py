@@ -26,7 +26,9 @@ from docket_core.notifications.delivery import deliver_batch
 from docket_core.notifications.keys import Keyring
 from docket_core.notifications.queries import show_notification
 from docket_core.resources import Resources
-from docket_core.safefetch import DownloadFailed, DownloadTimedOut, FetchJob, FileTooLarge, URLPolicy, fetch_many
+from docket_core.safefetch.address import URLPolicy
+from docket_core.safefetch.errors import DownloadFailed, DownloadTimedOut, FileTooLarge
+from docket_core.safefetch.fetch import FetchJob, fetch_many
 from docket_core.settings import DocketSettings
 from docket_core.settings.notify import NotifySettings
 from docket_core.staging.models import IngestRequest

@@ -11,7 +11,8 @@ import pytest
 
 from docket_core.errors import FileErrorType
 from docket_core.jobs.process import run_file
-from docket_core.media import FileRejected, inspect_file
+from docket_core.media.inspect import inspect_file
+from docket_core.media.types import FileRejected
 from docket_core.redact import strip_local_paths
 from docket_core.resources import Resources
 from docket_core.settings import DocketSettings

@@ -17,7 +17,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from docket_core.errors import FileErrorType
-from docket_core.safefetch import FetchJob, FetchOutcome, URLPolicy, fetch_each
+from docket_core.safefetch.address import URLPolicy
+from docket_core.safefetch.fetch import FetchJob, FetchOutcome, fetch_each
 from tests.helpers import LoopbackServer, serving
 
 LOOPBACK_ONLY = URLPolicy(allowed_hosts=frozenset({"127.0.0.1"}))

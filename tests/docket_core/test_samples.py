@@ -14,7 +14,8 @@ from PIL import Image
 
 from docket_core.archive import Member, scan_archive
 from docket_core.errors import FileErrorType
-from docket_core.media import FileRejected, inspect_file
+from docket_core.media.inspect import inspect_file
+from docket_core.media.types import FileRejected
 from docket_core.samples import (
     PRAGUE,
     SAMPLE_MAKE,

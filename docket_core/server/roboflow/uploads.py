@@ -20,11 +20,12 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, StreamingResponse
 
-from docket_core import safefetch
 from docket_core.catalog.schema import batches, files, shards
 from docket_core.errors import InputError, NotFoundError
 from docket_core.names import check_id, normalize_name
 from docket_core.roboflow import ingests, records
+from docket_core.safefetch.address import URLPolicy, check_url, resolve_checked
+from docket_core.safefetch.errors import FetchError, UnsafeURL
 from docket_core.server.roboflow.common import Refused, RoboflowContext, RoboflowRoute, check_key, check_workspace
 from docket_core.server.roboflow.staging import PREFIX, download_path
 from docket_core.staging.models import IngestRequest
@@ -61,7 +62,7 @@ async def _spool(request: Request, dest: Path, limit: int) -> int:
 def uploads_router(ctx: RoboflowContext) -> APIRouter:
     router = APIRouter(route_class=RoboflowRoute, tags=["roboflow data staging"])
     catalog = ctx.resources.catalog
-    policy = safefetch.URLPolicy.from_settings(ctx.settings)
+    policy = URLPolicy.from_settings(ctx.settings)
 
     def check_media(batch_id: str, media_kind: str) -> None:
         check_id(batch_id, "batch id")
@@ -162,11 +163,11 @@ def uploads_router(ctx: RoboflowContext) -> APIRouter:
 
     def check_public(url: str, field: str) -> None:
         try:
-            target = safefetch.check_url(url, policy)
-            anyio.from_thread.run(safefetch.resolve_checked, target.host, target.port or (443 if target.scheme == "https" else 80), policy)
-        except safefetch.UnsafeURL as exc:
+            target = check_url(url, policy)
+            anyio.from_thread.run(resolve_checked, target.host, target.port or (443 if target.scheme == "https" else 80), policy)
+        except UnsafeURL as exc:
             raise Refused(400, f"{field}: {exc}", "UnsafeURL") from exc
-        except safefetch.FetchError:
+        except FetchError:
             pass  # does not resolve now: checked again when used, so it cannot slip through
 
     async def references(request: Request, workspace: str, batch_id: str, display_name: str | None, media: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from docket_core.notifications import outbox, payloads
 from docket_core.notifications.delivery import BatchReport, deliver_batch
 from docket_core.notifications.keys import Keyring
 from docket_core.notifications.ledger import next_due_in
-from docket_core.safefetch import URLPolicy
+from docket_core.safefetch.address import URLPolicy
 from docket_core.settings.notify import NotifySettings
 from docket_core.signing import generate_secret
 

@@ -15,7 +15,7 @@ from docket_core.notifications import ledger
 from docket_core.notifications.delivery import deliver_batch
 from docket_core.notifications.keys import EndpointCredentials, Keyring
 from docket_core.notifications.queries import enable_endpoint, list_endpoints, show_notification
-from docket_core.safefetch import URLPolicy
+from docket_core.safefetch.address import URLPolicy
 from docket_core.settings.notify import NotifySettings
 from tests.docket_core.notifications.conftest import LOOPBACK, SECRET, put, settle
 from tests.docket_core.notifications.webhook_server import webhook_server

@@ -19,7 +19,8 @@ import pytest
 from PIL import Image
 
 from docket_core.errors import FileErrorType
-from docket_core.media import FileRejected, inspect_file
+from docket_core.media.inspect import inspect_file
+from docket_core.media.types import FileRejected
 from docket_core.settings import DocketSettings
 from docket_core.staging.ingest import stage_file
 from docket_core.store import Store, blob_key
