@@ -156,5 +156,5 @@ def demo(
     stdout.print("  docket staging list-batch-content --batch-id demo-invoices --json")
     stdout.print("  docket jobs show-job-details --job-id demo-invoice-capture")
     stdout.print("  docket staging export-batch --batch-id demo-invoice-capture-out --target-dir ./demo-out")
-    stdout.print("  prefect server start   # then open http://127.0.0.1:4200 for the flow runs and artifacts")
+    stdout.print("  docket server status   # the Prefect UI of every run above (the local server keeps running; docket server stop)")
     stdout.print(f"State lives in {settings.home.resolve()} (store and SQLite catalog).")

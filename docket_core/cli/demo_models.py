@@ -42,11 +42,11 @@ def demo_models(root: Path, batch_id: str, say: Callable[[str], None]) -> None:
     paths = [p for p in os.environ.get("DOCKET_WORKFLOW_PATHS", "").split(",") if p]
     if str(workflow) not in paths:
         os.environ["DOCKET_WORKFLOW_PATHS"] = ",".join([*paths, str(workflow)])
-    say("\n[bold]Models[/]: a detection workflow (onnx-detect) over the sample images. The model is a TINY "
+    say("\nModels: a detection workflow (onnx-detect) over the sample images. The model is a TINY "
         "GENERATED ONE, not a trained detector: it scores fixed boxes by how red, green or blue an image is.")  # fmt: skip
     say(f"  model {root / 'tiny-detector.onnx'}, workflow {workflow}")
     details = run_job(JobRequest(batch_id=batch_id, workflow_id="demo-detect", job_id="demo-detect"), as_json=False)
-    say(f"[bold]demo-detect[/] {details['state']}: {details['files_succeeded']} images, {details['files_failed']} failed")
+    say(f"demo-detect {details['state']}: {details['files_succeeded']} images, {details['files_failed']} failed")
     outputs = details["outputs"]
     frame = pd.read_parquet(outputs["predictions"].rsplit("/", 1)[0])
     columns = ["file_name", "class_name", "confidence", "x0", "y0", "x1", "y1"]

@@ -58,7 +58,7 @@ def create(
     if as_json:
         emit(_shown(user))
         return
-    stdout.print(f"User [bold]{user.username}[/] created (id {user.id}).")
+    stdout.print(f"User {user.username} created (id {user.id}).")
 
 
 @app.command("list")
@@ -85,4 +85,4 @@ def delete(username: str = typer.Argument(..., help="The user to remove; their t
     if as_json:
         emit({"deleted": username})
         return
-    stdout.print(f"User [bold]{username}[/] deleted.")
+    stdout.print(f"User {username} deleted.")

@@ -141,7 +141,7 @@ def update(
     if as_json:
         emit(details)
         return
-    stdout.print(f"Queue [bold]{queue_id}[/] updated.")
+    stdout.print(f"Queue {queue_id} updated.")
     _print_queue(details)
 
 
