@@ -114,3 +114,21 @@ def serving(server: ThreadingHTTPServer, *, on_stop: Callable[[], None] | None =
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+def artifact_keys(*keys: str) -> set[str]:
+    """Which of `keys` the Prefect API (the session's test server) holds artifacts for.
+
+    Asked by key: the whole session's artifacts are more than one page of the API's listing.
+    """
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    async def found() -> set[str]:
+        async with get_client() as client:
+            artifacts = await client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=list(keys))))
+            return {a.key for a in artifacts if a.key}
+
+    return asyncio.run(found())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
@@ -21,6 +20,7 @@ from docket_core.notifications.queries import list_notifications, outbox_counts,
 from docket_core.resources import Resources
 from docket_core.signing import generate_secret
 from tests.docket_core.notifications.webhook_server import webhook_server
+from tests.helpers import artifact_keys
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -49,7 +49,6 @@ def fast(docket_env: Path, monkeypatch: pytest.MonkeyPatch) -> Catalog:
 
 class TestDeliverFlow:
     def test_a_run_sends_everything_due_retries_within_its_linger_and_leaves_a_summary(self, fast: Catalog) -> None:
-        from prefect.client.orchestration import get_client
 
         from flows.deliver_notifications import deliver_notifications
 
@@ -65,11 +64,7 @@ class TestDeliverFlow:
         assert {e: show_notification(fast, e)["status"] for e in ok + flaky} == dict.fromkeys(ok + flaky, "delivered")
         assert show_notification(fast, gone)["status"] == "failed"
 
-        async def keys() -> set[str]:
-            async with get_client() as client:
-                return {a.key for a in await client.read_artifacts() if a.key}
-
-        assert "notification-delivery" in asyncio.run(keys())
+        assert artifact_keys("notification-delivery") == {"notification-delivery"}
 
     def test_a_webhook_endpoint_block_with_the_url_signs_with_its_secret_and_sends_its_token(
         self, fast: Catalog, monkeypatch: pytest.MonkeyPatch

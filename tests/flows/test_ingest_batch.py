@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -10,14 +9,13 @@ import pytest
 from docket_core.staging.models import IngestRequest
 from docket_core.staging.queries import batch_details
 from docket_core.resources import Resources
-from tests.helpers import image_folder, write
+from tests.helpers import artifact_keys, image_folder, write
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 
 class TestIngestBatchFlow:
     def test_a_folder_is_staged_through_a_flow_run_with_artifacts(self, tmp_path: Path, docket_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        from prefect.client.orchestration import get_client
 
         from flows.ingest_batch import ingest_batch
 
@@ -29,13 +27,7 @@ class TestIngestBatchFlow:
         assert (summary.status, summary.ingested, summary.failed, summary.shards) == ("completed", 9, 1, 3)
         assert summary.flow_run_id
 
-        async def artifacts() -> set[str]:
-            async with get_client() as client:
-                found = await client.read_artifacts()
-                return {a.key for a in found if a.key}
-
-        keys = asyncio.run(artifacts())
-        assert {"ingest-progress-flow-1", "ingest-summary-flow-1"} <= keys
+        assert artifact_keys("ingest-progress-flow-1", "ingest-summary-flow-1") == {"ingest-progress-flow-1", "ingest-summary-flow-1"}
         details = batch_details(Resources.from_settings().catalog(), "flow-b")
         assert (details["files_count"], details["failed_count"]) == (9, 1)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import duckdb
@@ -14,7 +13,7 @@ from docket_core.jobs.models import JobRequest
 from docket_core.resources import Resources
 from docket_core.samples import write_sample_images
 from docket_core.staging.models import IngestRequest
-from tests.helpers import write
+from tests.helpers import artifact_keys, write
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -29,7 +28,6 @@ class TestProcessBatchFlow:
     def test_a_job_runs_as_a_flow_and_its_parquet_reads_the_same_in_duckdb_polars_and_pandas(
         self, tmp_path: Path, docket_env: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        from prefect.client.orchestration import get_client
 
         from flows.process_batch import process_batch
 
@@ -56,11 +54,7 @@ class TestProcessBatchFlow:
         ).fetchall()
         assert groups >= 1  # the samples include brightened/resized copies
 
-        async def artifact_keys() -> set[str]:
-            async with get_client() as client:
-                return {a.key for a in await client.read_artifacts() if a.key}
-
-        assert {"job-progress-flow-job", "job-summary-flow-job"} <= asyncio.run(artifact_keys())
+        assert artifact_keys("job-progress-flow-job", "job-summary-flow-job") == {"job-progress-flow-job", "job-summary-flow-job"}
 
     def test_running_the_same_job_again_returns_it_without_reprocessing(self, tmp_path: Path, docket_env: Path) -> None:
         from flows.process_batch import process_batch

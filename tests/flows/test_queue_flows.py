@@ -23,6 +23,7 @@ from docket_core.staging.ingest import stage_file
 from tests.docket_core.extensions import hook_functions
 from tests.docket_core.extensions.hook_server import hook_server
 from tests.docket_core.queues.conftest import invoice_queue
+from tests.helpers import artifact_keys
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 FUNCTIONS = "tests.docket_core.extensions.hook_functions"
@@ -53,13 +54,6 @@ def vendors(tmp_path: Path) -> Path:
         writer.writerow(["vendor_id", "name", "vat_id", "iban"])
         writer.writerow(["V-1", "Nordlicht Werkzeuge GmbH", "", ""])
     return path
-
-
-async def _artifact_keys() -> set[str]:
-    from prefect.client.orchestration import get_client
-
-    async with get_client() as client:
-        return {a.key for a in await client.read_artifacts() if a.key}
 
 
 @pytest.fixture(autouse=True)
@@ -93,7 +87,7 @@ class TestInvoiceStory:
         assert details["sources"]["vendor_id"] == "vendor-match"
         assert [h["to"] for h in details["history"] if h["action"] == "status"] == ["importing", "to_review", "confirmed"]
         assert details["history"][-1]["actor"] == "automation"
-        assert "extensions-invoices-annotation-content-initialize" in asyncio.run(_artifact_keys())
+        assert artifact_keys("extensions-invoices-annotation-content-initialize")
 
         bad_totals = summary.document_ids[2]
         values = document_details(resources.catalog(), bad_totals)["values"]
