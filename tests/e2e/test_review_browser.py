@@ -168,7 +168,24 @@ class TestReviewInTheBrowser:
             page.wait_for_url(lambda url: f"/review/documents/{bad}" not in url)
             assert document_details(resources.catalog(), bad)["status"] == "confirmed"
 
-            page.keyboard.press("Escape")  # from the next document back to the queue's list
+            # The next document waiting opened: postpone it with a note, then reject the one after.
+            page.wait_for_selector("#note")
+            postponed = int(page.url.rsplit("/", 1)[1])
+            page.fill("#note", "waiting for the purchase order")
+            page.click("#postpone")
+            page.wait_for_url(lambda url: url.rsplit("/", 1)[1] != str(postponed))
+            held = document_details(resources.catalog(), postponed)
+            assert held["status"] == "postponed" and held["history"][-1]["note"] == "waiting for the purchase order"
+            page.wait_for_selector("#note")
+            rejected = int(page.url.rsplit("/", 1)[1])
+            page.fill("#note", "not our invoice")
+            page.click("#reject")
+            page.wait_for_url(lambda url: f"/review/documents/{rejected}" not in url)
+            assert document_details(resources.catalog(), rejected)["status"] == "rejected"
+
+            page.goto(f"{server.url}/review/documents/{postponed}")  # a postponed document reopens for review
+            page.wait_for_selector("#confirm")
+            page.keyboard.press("Escape")  # back to the queue's list
             page.wait_for_url("**/review/queues/invoices")
             assert page.get_by_role("link", name="Review next").is_visible()  # the list itself, not an error page
             shot(page, "queue")
