@@ -10,10 +10,12 @@ __all__ = ["app", "main"]
 
 app = typer.Typer(
     name="docket",
-    help="Docket: stage documents and images into batches, run workflows over them, and land the results "
-    "as Parquet; review captured documents in queues with ordered extensions, export them, and be told by "
-    "signed webhooks. Every long piece of work is a Prefect flow run you can watch in the Prefect UI. "
-    "Start with `docket demo`; `docket settings` lists every DOCKET_* setting.",
+    help="Docket: stage documents and images into batches, run workflows over them (capture from invoices "
+    "and receipts, OCR, your own ONNX models), and land the results as Parquet; review captured documents in "
+    "queues with ordered extensions (in the browser at /review on `docket serve`), export them, and be told by "
+    "signed webhooks; Rossum's and Roboflow's clients work against `docket serve`. Every long piece of work is "
+    "a Prefect flow run you can watch in the Prefect UI (`docket server status`). Start with `docket demo`; "
+    "`docket settings` lists every DOCKET_* setting.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )

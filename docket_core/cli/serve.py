@@ -144,9 +144,10 @@ def serve(
     prefect_port: Optional[int] = typer.Option(None, "--prefect-port", help="Port of the local Prefect server when one is started (default DOCKET_PREFECT_PORT, 4200)."),
     limit: int = typer.Option(8, "--limit", min=1, help="Flow runs executed at once."),
 ) -> None:
-    """Run Docket hands-off: every deployment with its triggers and schedules, plus the HTTP server (the push
-    receiver at /v1/ingest and the Rossum-compatible API at /api/v1; set DOCKET_PUBLIC_BASE_URL to the
-    address others reach it at, and add users with `docket users create`).
+    """Run Docket hands-off: every deployment with its triggers and schedules, plus the HTTP server: the push
+    receiver (/v1/ingest), the Rossum-compatible API (/api/v1), Roboflow's batch API (/data-staging/v1,
+    /batch-processing/v1) and the review pages (/review). Set DOCKET_PUBLIC_BASE_URL to the address others
+    reach it at; add users with `docket users create` and Roboflow-style keys with `docket api-keys create`.
 
     The deployments are those of prefect.yaml, served in this process (no work pool). Without
     PREFECT_API_URL it uses Docket's local Prefect server (the one every `docket` command shares,
@@ -184,6 +185,7 @@ def serve(
         receiver_thread.start()
         stdout.print(f"Push receiver: http://{host}:{port}/v1/ingest  (OpenAPI: http://{host}:{port}/docs)", markup=False)
         stdout.print(f"Rossum-compatible API: http://{host}:{port}/api/v1  (base_url in hook requests: {settings.public_base_url})", markup=False)
+        stdout.print(f"Roboflow batch API: http://{host}:{port}  (API_BASE_URL for inference rf-cloud); review pages: http://{host}:{port}/review/", markup=False)
         try:
             asyncio.run(runner.start())
         except (KeyboardInterrupt, TerminationSignal):
