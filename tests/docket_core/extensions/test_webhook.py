@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from docket_core.extensions.webhook import WebhookCall, WebhookSender, sign, verify
 from tests.docket_core.extensions.hook_server import hook_server
 
