@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from docket_core.extensions.webhook import WebhookCall, WebhookSender, sign, verify
 from tests.docket_core.extensions.hook_server import hook_server
 
@@ -43,12 +41,11 @@ class TestSender:
     def test_at_most_the_bound_is_in_flight_and_the_calls_overlap(self) -> None:
         sender = WebhookSender()
         with hook_server({"/slow": lambda p: (200, {})}, delay_s=0.1) as server:
-            started = time.perf_counter()
-            sender.send_many([call(server.url + "/slow", secret=None) for _ in range(12)], concurrency=4)
-            took = time.perf_counter() - started
+            answers = sender.send_many([call(server.url + "/slow", secret=None) for _ in range(12)], concurrency=4)
         sender.close()
-        assert server.max_in_flight == 4
-        assert took < 0.1 * 12 / 2  # 3 rounds of 4, not 12 one after another
+        # Four requests were at the server at once (they overlap), never more (the bound); counted by
+        # the server, not by the clock, which a loaded machine stretches.
+        assert server.max_in_flight == 4 and [a.status_code for a in answers] == [200] * 12
 
     def test_a_5xx_is_retried_and_the_last_answer_counts(self) -> None:
         answers = iter([(503, {}), (503, {}), (200, {"messages": []})])
