@@ -262,6 +262,8 @@ class TestReview:
         import threading
 
         from prefect.client.orchestration import get_client
+        from prefect.client.schemas.filters import FlowFilter, FlowFilterName, FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
+        from prefect.client.schemas.objects import StateType
         from prefect.flow_runs import resume_flow_run
 
         from flows.import_documents import import_documents
@@ -271,17 +273,29 @@ class TestReview:
         staged = stage(write_sample_invoices(tmp_path / "in", count=1), resources)
         (doc,) = import_documents(request=ImportRequest(queue_id="invoices", source="files", files=staged)).document_ids
         outcome: dict[str, Any] = {}
-        runner = threading.Thread(target=lambda: outcome.update(result=review_document(document_id=doc, actor="ann", timeout_s=120)))
+
+        def review() -> None:
+            # Kept in the thread: a review that times out must fail this test, not a later one.
+            try:
+                outcome["result"] = review_document(document_id=doc, actor="ann", timeout_s=120)
+            except BaseException as error:  # reported by the assertions below
+                outcome["error"] = error
+
+        runner = threading.Thread(target=review)
         runner.start()
 
         async def paused_run() -> Any:
+            # Filtered at the server: the session's Prefect holds hundreds of runs by now, more than one page.
+            paused = FlowRunFilter(
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED])),
+            )
             async with get_client() as client:
                 for _ in range(240):
-                    for run in await client.read_flow_runs():
-                        if run.state and run.state.is_paused():
+                    for run in await client.read_flow_runs(flow_run_filter=paused, flow_filter=FlowFilter(name=FlowFilterName(any_=["review_document"]))):
+                        if run.parameters.get("document_id") == doc:
                             return run.id
                     await asyncio.sleep(0.25)
-            raise AssertionError("the review never paused")
+            raise AssertionError(f"the review never paused: {outcome}")
 
         run_id = asyncio.run(paused_run())
         assert document_details(resources.catalog(), doc)["status"] == "reviewing"
@@ -289,6 +303,7 @@ class TestReview:
         resume_flow_run(run_id, run_input={"decision": "confirm", "buyer_name": "Reviewed Buyer"})
         runner.join(timeout=120)
         details = document_details(resources.catalog(), doc)
+        assert "error" not in outcome, outcome
         assert outcome["result"].moved == {doc: "confirmed"}
         assert details["status"] == "confirmed" and details["values"]["buyer_name"] == "Reviewed Buyer"
         assert [h["actor"] for h in details["history"][-3:]] == ["ann", "ann", "ann"]
