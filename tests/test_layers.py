@@ -92,3 +92,17 @@ class TestLayers:
                     deps.update(a.name for a in node.names if a.name in known)
             graph[name] = deps - {name}
         graphlib.TopologicalSorter(graph).prepare()  # raises CycleError naming the cycle
+
+
+class TestModuleSize:
+    def test_no_module_of_the_product_is_over_400_lines(self) -> None:
+        # Benchmarks and tests are scripts and fixtures, not the product; migrations are history.
+        long = {}
+        for package in ("docket_core", "flows", "tasks", "blocks"):
+            for path in (REPO / package).rglob("*.py"):
+                if "migrations" in path.parts:
+                    continue
+                lines = len(path.read_text(encoding="utf-8").splitlines())
+                if lines > 400:
+                    long[str(path.relative_to(REPO))] = lines
+        assert long == {}, f"split these modules (at most 400 lines each): {long}"
