@@ -145,6 +145,23 @@ def _buyers(doc: Document, candidate: Candidate) -> bool:
     return inside(candidate.region.page.number, candidate.region.box, buyer_zones(doc))
 
 
+def _unlabelled_vat_ids(doc: Document, buyers: set[str]) -> list[Candidate]:
+    """No seller VAT id labelled (a misread "USt-IdNr."): VAT ids whose check digits hold, outside the
+    buyer's block, at a low score."""
+    from docket_core.capture.parties import buyer_zones, inside
+
+    zones = buyer_zones(doc)
+    out = []
+    for index in doc.indexes:
+        for line in index.lines:
+            found = parse_vat_id(line.text)
+            if found is None or not found[1] or found[0] in buyers or inside(index.page.number, line.box, zones):
+                continue
+            region = Region(line.words, index.page, 1.0, "same-line")
+            out.append(Candidate("seller_vat_id", found[0], 0.6 * (0.5 + 0.5 * line.confidence), region))
+    return out
+
+
 def _first_date(doc: Document) -> list[Candidate]:
     """No date labelled (many receipts print it bare): the first date on the first page, at a low score."""
     for index in doc.indexes[:1]:
@@ -172,7 +189,9 @@ def _iban(doc: Document) -> tuple[Candidate | None, float, list[str]]:
     return winner, confidence, rejected_all
 
 
-def _currency(doc: Document, amount_regions: list[Region]) -> tuple[Candidate | None, float]:
+def _currency(
+    doc: Document, amount_regions: list[Region], values: dict[str, Any], evidence: dict[str, Evidence]
+) -> tuple[Candidate | None, float]:
     """The currency: a labelled code, else the code or symbol next to the totals, else any on the page."""
     labels = frozenset(norm(w) for w in lexicon().raw["currencies"]["labels"])
     candidates = []
@@ -195,7 +214,28 @@ def _currency(doc: Document, amount_regions: list[Region]) -> tuple[Candidate | 
                     region = Region(line.words, index.page, 1.0, "same-line")
                     candidates.append(Candidate("currency", code, 0.7, region))
                     break
+    if not candidates:
+        candidates = _country_currency(values, evidence, doc)
     return best(candidates)
+
+
+def _country_currency(values: dict[str, Any], evidence: dict[str, Evidence], doc: Document) -> list[Candidate]:
+    """No currency printed (or its "€" lost to the scan): the currency of the IBAN's country, else
+    of the seller's VAT id (an Indian GSTIN is all digits up front), at a low score."""
+    countries = {
+        country: code for code, names in lexicon().raw["currencies"]["countries"].items() for country in names
+    }
+    for field in ("iban", "seller_vat_id"):
+        value, where = values.get(field), evidence.get(field)
+        if not value or where is None:
+            continue
+        country = "IN" if field == "seller_vat_id" and value[:2].isdigit() else value[:2]
+        if code := countries.get(country):
+            page = next((p for p in doc.pages if p.number == where.page), doc.pages[0])
+            words = tuple(w for line in page.lines for w in line.words if union([w.box, where.box]) == where.box)
+            region = Region(words or page.lines[0].words, page, 1.0, "same-line")
+            return [Candidate("currency", code, 0.55, region)]
+    return []
 
 
 def extract(pages: list[Page]) -> tuple[dict[str, Any], dict[str, Evidence], list[str]]:
@@ -224,6 +264,8 @@ def extract(pages: list[Page]) -> tuple[dict[str, Any], dict[str, Evidence], lis
             theirs = [c for c in candidates if _buyers(doc, c)]
             keep("buyer_vat_id", *best(theirs))
             candidates = [c for c in candidates if c not in theirs]
+            if not candidates:
+                candidates = _unlabelled_vat_ids(doc, {c.value for c in theirs})
         candidates += {"invoice_number": title_numbers, "issue_date": title_dates}.get(field, [])
         if field == "issue_date" and not candidates:
             candidates = _first_date(doc)
@@ -241,7 +283,7 @@ def extract(pages: list[Page]) -> tuple[dict[str, Any], dict[str, Evidence], lis
             values[field] = candidate
             continue
         keep(field, candidate, conf)
-    keep("currency", *_currency(doc, regions))
+    keep("currency", *_currency(doc, regions, values, evidence))
     for field, (candidate, conf) in find_parties(doc, evidence).items():
         keep(field, candidate, conf)
     values["document_kind"] = _kind(doc, values)
