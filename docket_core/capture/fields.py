@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from docket_core.capture.candidates import Candidate, Document, best, label_score, read_document
 from docket_core.capture.lexicon import lexicon, norm
-from docket_core.capture.pages import Page, union
+from docket_core.capture.pages import Page, Word, union
 from docket_core.capture.regions import Region, value_regions
 from docket_core.capture.values import currency_of, parse_date, parse_iban, parse_identifier, parse_vat_id
 from docket_core.workflows.model import Evidence
@@ -64,8 +64,12 @@ def _parse_date(text: str, doc: Document) -> tuple[Any, float] | None:
     if found is None:
         return None
     date, ambiguous = found
+    # Another date on the pages settles the order: "28/09/2022" beside it means 09/10/2022 is day first.
+    ambiguous = ambiguous and not doc.date_order_known
     if skipped > 1:
         ambiguous = True
+    if any(word.endswith(":") for word in words[:skipped]):
+        return date, 0.7  # "Date delivraison: 28/09/2022": the label went on, it is another date's
     if not 1990 <= date.year <= datetime.date.today().year + 5:
         return None
     return date, 0.85 if ambiguous else 1.0
@@ -116,7 +120,8 @@ def _title_numbers(doc: Document) -> tuple[list[Candidate], list[Candidate]]:
     found, dates = [], []
     for index in doc.indexes:
         for line in index.lines:
-            tokens = [norm(w.text) for w in line.words]
+            # "Rechnungskorrektur(384)": a scan runs the type code into the title word.
+            tokens = [norm(re.sub(r"\(\d{3}\)$", "", w.text)) for w in line.words]
             for i, token in enumerate(tokens[:4]):
                 if not (token in titles or token.endswith("rechnung")):
                     continue
@@ -139,10 +144,16 @@ def _buyers(doc: Document, candidate: Candidate) -> bool:
     from docket_core.capture.parties import buyer_zones, inside
 
     hit = candidate.hit
-    markers = lexicon().words("buyer_markers")
-    if hit is not None and any(norm(w.text) in markers for w in hit.line.words[: hit.end + 1]):
+    if hit is not None and _names_buyer(hit.line.words[: hit.end + 1]):
         return True
     return inside(candidate.region.page.number, candidate.region.box, buyer_zones(doc))
+
+
+def _names_buyer(words: Sequence[Word]) -> bool:
+    """Whether words say "client", "Ihre", "customer": also run into the label ("N°TVAclient")."""
+    markers = lexicon().words("buyer_markers")
+    tokens = [norm(w.text) for w in words]
+    return any(t in markers or any(len(m) >= 5 and t.endswith(m) for m in markers) for t in tokens)
 
 
 def _unlabelled_vat_ids(doc: Document, buyers: set[str]) -> list[Candidate]:
@@ -151,14 +162,19 @@ def _unlabelled_vat_ids(doc: Document, buyers: set[str]) -> list[Candidate]:
     from docket_core.capture.parties import buyer_zones, inside
 
     zones = buyer_zones(doc)
+    taxes = {first for first, entries in lexicon().by_first.items() if any(e[0] == "tax_total" for e in entries)}
     out = []
     for index in doc.indexes:
         for line in index.lines:
             found = parse_vat_id(line.text)
             if found is None or not found[1] or found[0] in buyers or inside(index.page.number, line.box, zones):
                 continue
+            if _names_buyer(line.words):
+                continue
+            # Said to be a tax id ("TVA: FR...", "USI-ID"), or in the letterhead or the footer: likelier the seller's.
+            score = 0.55 + 0.05 * any(norm(w.text) in taxes for w in line.words) + 0.05 * (not 0.2 < line.box[1] < 0.8)
             region = Region(line.words, index.page, 1.0, "same-line")
-            out.append(Candidate("seller_vat_id", found[0], 0.6 * (0.5 + 0.5 * line.confidence), region))
+            out.append(Candidate("seller_vat_id", found[0], score * (0.5 + 0.5 * line.confidence), region))
     return out
 
 

@@ -167,7 +167,8 @@ _EU_VAT = re.compile(
     r"|IT\d{11}|LT(?:\d{12}|\d{9})|LU\d{8}|LV\d{11}|MT\d{8}|NL\d{9}B\d{2}|PL\d{10}|PT\d{9}|RO\d{2,10}"
     r"|SE\d{12}|SI\d{8}|SK\d{10}|XI\d{9}|GB(?:\d{12}|\d{9})|CHE\d{9}(?:MWST|TVA|IVA)?)"
 )
-_VAT_CANDIDATE = re.compile(r"\b[A-Z]{2,3}[ .-]?[A-Z0-9][A-Z0-9 .-]{5,18}")
+# Overlapping (a lookahead): "CONDITIONS FR19735819757", where a scan merged two columns, still holds the id.
+_VAT_CANDIDATE = re.compile(r"(?=(\b[A-Z]{2,3}[ .-]?[A-Z0-9][A-Z0-9 .-]{5,18}))")
 
 
 _GSTIN = re.compile(r"(?<![A-Z0-9])\d{2}[A-Z]{5}\d{4}[A-Z][1-9A-Z]Z[0-9A-Z](?![A-Z0-9])")
@@ -184,7 +185,7 @@ def parse_vat_id(text: str) -> tuple[str, bool] | None:
             if valid or source is upper:
                 return gstin.group(), valid
     for match in _VAT_CANDIDATE.finditer(upper):
-        candidate = re.sub(r"[ .-]", "", match.group())
+        candidate = re.sub(r"[ .-]", "", match.group(1))
         found = _EU_VAT.match(candidate)
         if found and (found.end() == len(candidate) or not candidate[found.end()].isdigit()):
             vat = found.group()
