@@ -60,6 +60,9 @@ class Document:
 _NUMBER_GLUED = re.compile(r"(?P<a>(?:Nr|NR|No|NO|N°|Nº|n°|#)\.?:?)(?P<b>[A-Z0-9][\w/.-]*\d[\w/.-]*)")
 
 
+_HASH_GLUED = re.compile(r"(?P<a>[^\W\d_]{3,}#)(?P<b>[A-Z0-9][\w/.-]*\d[\w/.-]*)")
+
+
 def _split_word(word: Word, heads: frozenset[str]) -> list[Word]:
     """An OCR word the recogniser ran together, apart: "Nr.RK21012345" is "Nr." and "RK21012345",
     "FactureFA-2017-0009" is "Facture" and "FA-2017-0009" (a title or label word, then a capital or
@@ -68,6 +71,8 @@ def _split_word(word: Word, heads: frozenset[str]) -> list[Word]:
     cut = None
     if m := _NUMBER_GLUED.fullmatch(text):
         cut = m.start("b")
+    elif (m := _HASH_GLUED.fullmatch(text)) and norm(m.group("a")) in heads:
+        cut = m.start("b")  # "Invoice#RE-20190610/507"
     else:
         for i in range(4, len(text) - 1):
             if text[i - 1].isalpha() and (text[i].isupper() or text[i].isdigit()) and any(c.isdigit() for c in text[i:]):

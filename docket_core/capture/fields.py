@@ -28,7 +28,7 @@ _Parser = Callable[[str, Document], tuple[Any, float] | None]
 
 _AMOUNT_FIELDS = ("net_total", "tax_total", "gross_total")
 _OCR_CEILING = {"seller_name": 0.8, "buyer_name": 0.8, "issue_date": 0.88, "due_date": 0.88, "currency": 0.88}
-_IBAN_SHAPE = re.compile(r"\b[A-Z]{2}\d{2}[ \t]?[A-Z0-9]{4}")
+_IBAN_SHAPE = re.compile(r"(?:\b|(?<=IBAN))[A-Z]{2}\d{2}[ \t]?[A-Z0-9]{4}")
 
 
 def _strip_number_words(text: str) -> str:

@@ -204,7 +204,8 @@ def _vat_valid(vat: str) -> bool:
         return False
 
 
-_IBAN_CANDIDATE = re.compile(r"\b[A-Z]{2}\d{2}(?:[ \t]?[A-Z0-9]){11,32}")
+# "IBANDE88 2008 ...": a scan may run the label into the number.
+_IBAN_CANDIDATE = re.compile(r"(?:\b|(?<=IBAN))[A-Z]{2}\d{2}(?:[ \t]?[A-Z0-9]){11,32}")
 
 
 def parse_iban(text: str) -> tuple[str | None, list[str]]:
