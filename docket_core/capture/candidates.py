@@ -75,7 +75,8 @@ def _split_word(word: Word, heads: frozenset[str]) -> list[Word]:
         cut = m.start("b")  # "Invoice#RE-20190610/507"
     else:
         for i in range(4, len(text) - 1):
-            if text[i - 1].isalpha() and (text[i].isupper() or text[i].isdigit()) and any(c.isdigit() for c in text[i:]):
+            if (text[i - 1].isalpha() or text[i - 1] in ".:") and (text[i].isupper() or text[i].isdigit()) \
+                    and any(c.isdigit() for c in text[i:]):  # fmt: skip
                 if norm(text[:i]) in heads:
                     cut = i
                     break

@@ -17,6 +17,7 @@ from typing import Any
 
 from docket_core.capture.candidates import Candidate, Document, best, label_score, read_document
 from docket_core.capture.lexicon import lexicon, norm
+from docket_core.capture.ocr_confidence import ocr_confidence
 from docket_core.capture.pages import Page, Word, union
 from docket_core.capture.regions import Region, value_regions
 from docket_core.capture.values import currency_of, parse_date, parse_iban, parse_identifier, parse_vat_id
@@ -26,8 +27,6 @@ __all__ = ["extract"]
 
 _Parser = Callable[[str, Document], tuple[Any, float] | None]
 
-_AMOUNT_FIELDS = ("net_total", "tax_total", "gross_total")
-_OCR_CEILING = {"seller_name": 0.8, "buyer_name": 0.8, "issue_date": 0.88, "due_date": 0.88, "currency": 0.88}
 _IBAN_SHAPE = re.compile(r"(?:\b|(?<=IBAN))[A-Z]{2}\d{2}[ \t]?[A-Z0-9]{4}")
 
 
@@ -267,9 +266,8 @@ def extract(pages: list[Page]) -> tuple[dict[str, Any], dict[str, Evidence], lis
         if winner is not None:
             if winner.region.page.source == "ocr":
                 # A misread letter passes every check but the eye: OCR values stay below the usual
-                # automation threshold (0.9) unless other amounts agree with them.
-                corroborated = field in _AMOUNT_FIELDS and confidence >= 0.9
-                confidence = min(confidence, 0.95 if corroborated else _OCR_CEILING.get(field, 0.85))
+                # automation threshold (0.9) unless the page checks them (`ocr_confidence`).
+                confidence = ocr_confidence(field, winner, confidence, doc, values)
             values[field] = winner.value
             evidence[field] = winner.evidence(confidence)
 

@@ -61,3 +61,45 @@ class TestFallbacks:
 
         assert values["currency"] == "EUR"
         assert evidence["currency"].confidence < 0.7  # a guess from the country, never confirmed alone
+
+
+def _invoice(number: str, score: float, *, currency_line: str = "Währung: EUR", date: str = "05.03.2018") -> list:
+    rows = [(f"Rechnungsnummer: {number}", 80, 100, score), (f"Rechnungsdatum: {date}", 80, 130, 0.98),
+            (currency_line, 80, 160, 0.98), ("Nettobetrag", 600, 600, 0.98), ("100,00", 830, 600, 0.98),
+            ("MwSt. 19 %", 600, 625, 0.98), ("19,00", 830, 625, 0.98), ("Gesamtbetrag", 600, 650, 0.98),
+            ("119,00", 830, 650, 0.98)]  # fmt: skip
+    lines = [OcrLine(text, (x, y, x + 12 * len(text), y + 18), s) for text, x, y, s in rows]
+    return [page_from_ocr(1, lines, 1000, 1400)]
+
+
+class TestConfidence:
+    def test_values_the_page_checks_may_be_confirmed(self) -> None:
+        values, evidence, _ = extract(_invoice("RE-2024-0815", 0.98))
+
+        assert values["invoice_number"] == "RE-2024-0815"
+        for field in ("invoice_number", "issue_date", "currency", "gross_total"):
+            assert evidence[field].confidence >= 0.9, field  # clean reading, dotted date, labelled code, sums
+
+    def test_a_number_with_a_letter_the_recogniser_confuses_with_a_digit_stays_unconfirmed(self) -> None:
+        for number in ("RE-2O24-0815", "47I102"):
+            values, evidence, _ = extract(_invoice(number, 0.98))
+
+            assert values["invoice_number"] == number
+            assert evidence["invoice_number"].confidence < 0.9, number
+
+    def test_a_blurred_number_or_an_ambiguous_date_stays_unconfirmed(self) -> None:
+        _, evidence, _ = extract(_invoice("RE-2024-0815", 0.9, date="03/04/2018"))
+
+        assert evidence["invoice_number"].confidence < 0.9
+        assert evidence["issue_date"].confidence < 0.9  # 3 April or March 4: nothing on the page says
+
+    def test_a_number_printed_twice_is_checked_but_not_inside_a_longer_one(self) -> None:
+        twice = _invoice("RE-2024-0815", 0.9)
+        twice[0].lines.append(page_from_ocr(1, [OcrLine("Verwendungszweck RE-2024-0815", (80, 1200, 500, 1218), 0.96)],
+                                            1000, 1400).lines[0])  # fmt: skip
+        inside = _invoice("E-2024-0815", 0.9)
+        inside[0].lines.append(page_from_ocr(1, [OcrLine("Verwendungszweck RE-2024-0815", (80, 1200, 500, 1218), 0.96)],
+                                             1000, 1400).lines[0])  # fmt: skip
+
+        assert extract(twice)[1]["invoice_number"].confidence >= 0.9
+        assert extract(inside)[1]["invoice_number"].confidence < 0.9
