@@ -63,6 +63,17 @@ _NUMBER_GLUED = re.compile(r"(?P<a>(?:Nr|NR|No|NO|N°|Nº|n°|#)\.?:?)(?P<b>[A-Z
 _HASH_GLUED = re.compile(r"(?P<a>[^\W\d_]{3,}#)(?P<b>[A-Z0-9][\w/.-]*\d[\w/.-]*)")
 
 
+_WORD_NUMBER_WORD = re.compile(r"(?P<a>[^\W\d_]{4,})(?P<b>(?:Nr|NR|No|NO|N°|Nº)\.?:?)")
+_FORM_DASH = re.compile(r"(?P<a>[^\W\d_][\w.&]+)[-\u2013](?P<b>\d[\w.]*)")
+
+
+def _ends_in_legal_form(text: str) -> bool:
+    """Whether `text` is a name run into its legal form ("AubonmoulinSARL", "Muster GmbH")."""
+    key = norm(text)
+    forms = lexicon().words("legal_forms")
+    return any(len(form) >= 3 and key.endswith(form) and len(key) > len(form) + 2 for form in forms)
+
+
 def _split_word(word: Word, heads: frozenset[str]) -> list[Word]:
     """An OCR word the recogniser ran together, apart: "Nr.RK21012345" is "Nr." and "RK21012345",
     "FactureFA-2017-0009" is "Facture" and "FA-2017-0009" (a title or label word, then a capital or
@@ -73,6 +84,14 @@ def _split_word(word: Word, heads: frozenset[str]) -> list[Word]:
         cut = m.start("b")
     elif (m := _HASH_GLUED.fullmatch(text)) and norm(m.group("a")) in heads:
         cut = m.start("b")  # "Invoice#RE-20190610/507"
+    elif (m := _WORD_NUMBER_WORD.fullmatch(text)) and norm(m.group("a")) in heads:
+        cut = m.start("b")  # "HandelsrechnungNr."
+    elif (m := _FORM_DASH.fullmatch(text)) and _ends_in_legal_form(m.group("a")):
+        # "AubonmoulinSARL-1242 chemin...": a letterhead's " - " between name and address, spaces lost.
+        x0, y0, x1, y1 = word.box
+        a, b = x0 + (x1 - x0) * m.end("a") / len(text), x0 + (x1 - x0) * m.start("b") / len(text)
+        return [Word(m.group("a"), (x0, y0, a, y1), word.confidence), Word("-", (a, y0, b, y1), word.confidence),
+                Word(m.group("b"), (b, y0, x1, y1), word.confidence)]  # fmt: skip
     else:
         for i in range(4, len(text) - 1):
             if (text[i - 1].isalpha() or text[i - 1] in ".:") and (text[i].isupper() or text[i].isdigit()) \

@@ -20,7 +20,7 @@ from docket_core.capture.lexicon import lexicon, norm
 from docket_core.capture.ocr_confidence import ocr_confidence
 from docket_core.capture.pages import Page, Word, union
 from docket_core.capture.regions import Region, value_regions
-from docket_core.capture.values import currency_of, parse_date, parse_iban, parse_identifier, parse_vat_id
+from docket_core.capture.values import DATE, currency_of, parse_date, parse_iban, parse_identifier, parse_vat_id
 from docket_core.workflows.model import Evidence
 
 __all__ = ["extract"]
@@ -47,7 +47,9 @@ def _parse_id(text: str, doc: Document) -> tuple[Any, float] | None:
         value = first if parse_identifier(words[1]) else None
         return (value, 0.9) if value else None
     value = parse_identifier(first)
-    if value is None or parse_date(first) is not None or currency_of(first) and not value[0].isdigit():
+    # A date is no number, but "RE-20190610/507" holding one is.
+    bare = first.strip(".,;:")
+    if value is None or DATE.fullmatch(bare) and parse_date(bare) or currency_of(first) and not value[0].isdigit():
         return None
     return value, 1.0 if len(value) >= 3 else 0.8
 
