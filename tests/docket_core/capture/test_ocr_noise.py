@@ -6,6 +6,8 @@ and score), written here the way scans of generated invoices read.
 
 from __future__ import annotations
 
+import pytest
+
 from docket_core.capture.fields import extract
 from docket_core.capture.ocr import OcrLine
 from docket_core.capture.pages import page_from_ocr
@@ -103,3 +105,69 @@ class TestConfidence:
 
         assert extract(twice)[1]["invoice_number"].confidence >= 0.9
         assert extract(inside)[1]["invoice_number"].confidence < 0.9
+
+
+class TestRunTogether:
+    def test_reads_the_number_of_a_title_or_label_run_into_it(self) -> None:
+        for title, number in (("HandelsrechnungNr. 471102 vom 05.03.2018", "471102"),
+                              ("Rechnungskorrektur(384) Nr.RK21012345 vom 16.09.2018", "RK21012345"),
+                              ("FactureFA-2017-0009", "FA-2017-0009"),
+                              ("Invoice#RE-20190610/507 issuedat 2019-06-10", "RE-20190610/507")):  # fmt: skip
+            values, _, _ = extract(_page((title, 80, 100), ("Total", 600, 600), ("119,00", 830, 600)))
+
+            assert values["invoice_number"] == number, title
+
+    def test_reads_an_iban_run_into_its_label(self) -> None:
+        values, _, _ = extract(_page(("IBANDE88200800000970375700", 700, 1200)))
+
+        assert values["iban"] == "DE88200800000970375700"
+
+    def test_cuts_a_letterhead_name_from_its_address_when_the_dash_lost_its_spaces(self) -> None:
+        values, _, _ = extract(_page(("AubonmoulinSARL-1242 chemindelolive-84340 Malaucene-France", 190, 50),
+                                     ("Facture FA-2017-0009", 50, 150), ("Total", 600, 600), ("119,00", 830, 600)))  # fmt: skip
+
+        assert values["seller_name"] == "Aubonmoulin SARL"
+
+
+class TestGeometry:
+    def test_finds_the_name_under_a_party_heading_whose_padded_box_overlaps_it(self) -> None:
+        # A photo: the recogniser's box of "Destinatario:" reaches into the name's line below it.
+        lines = [OcrLine("Destinatario:", (140, 262, 300, 288), 0.98),
+                 OcrLine("Nixter Costruzioni S.a.s.", (140, 280, 420, 306), 0.97),
+                 OcrLine("ViaNixsen 160", (140, 300, 330, 323), 0.97)]  # fmt: skip
+        values, _, _ = extract([page_from_ocr(1, lines, 1000, 1400)])
+
+        assert values["buyer_name"] == "Nixter Costruzioni S.a.s."
+
+    def test_a_day_above_12_elsewhere_settles_a_slashed_dates_order(self) -> None:
+        values, evidence, _ = extract(_page(("Date de facture: 09/10/2022", 510, 200),
+                                            ("Date de livraison: 28/09/2022", 510, 240)))  # fmt: skip
+
+        assert str(values["issue_date"]) == "2022-10-09"
+        assert evidence["issue_date"].confidence >= 0.9  # day first, as 28/09 shows; not the delivery date
+
+
+class TestThroughTheRecogniser:
+    def test_a_scanned_invoice_printed_without_spaces_is_read_whole(self, tmp_path) -> None:  # noqa: ANN001
+        from PIL import Image, ImageDraw, ImageFont
+
+        from docket_core.capture.documents import read_image
+
+        pytest.importorskip("rapidocr_onnxruntime")
+        # What scans of generated invoices show: spaces lost around labels, rates and the IBAN's label.
+        rows = ["INVOICE", "Invoice No.: FA-32931", "Date: 13.03.2020", "Total excl.VAT     55,584.49",
+                "VAT@12%     6,670.14", "GrandTotal     62,254.63", "IBANDE88200800000970375700"]  # fmt: skip
+        image = Image.new("RGB", (1240, 1754), "white")
+        draw = ImageDraw.Draw(image)
+        font = ImageFont.load_default(size=34)
+        for row, text in enumerate(rows):
+            draw.text((90, 120 + row * 64), text, fill="black", font=font)
+        image.save(tmp_path / "scan.png")
+
+        pages, _ = read_image(tmp_path / "scan.png")
+        values, evidence, _ = extract(pages)
+
+        assert (values["net_total"], values["tax_total"], values["gross_total"]) == (55584.49, 6670.14, 62254.63)
+        assert values["iban"] == "DE88200800000970375700"
+        assert values["currency"] == "EUR"  # none printed: the IBAN's country
+        assert evidence["gross_total"].confidence >= 0.9 > evidence["currency"].confidence
