@@ -73,8 +73,15 @@ class Index:
                 continue
             top, bottom = max(lb[1], box[1]), min(lb[3], box[3])
             if bottom - top > 0.4 * min(lb[3] - lb[1], box[3] - box[1]):
-                out.append(line)
-        return sorted(out, key=lambda line: line.box[0])
+                out.append((bottom - top, line))
+        # Two lines of one column are never both on this row: on a turned scan the one above or below
+        # may still overlap it, so each column keeps its line that overlaps the row most.
+        kept = [
+            line for overlap, line in out
+            if not any(o > overlap and other.box[0] < line.box[2] and line.box[0] < other.box[2]
+                       for o, other in out if other is not line)
+        ]  # fmt: skip
+        return sorted(kept, key=lambda line: line.box[0])
 
     def below(self, box: Box, rows: float = 3.5) -> list[Line]:
         """Lines below `box` within `rows` of its heights, overlapping its column, nearest first."""

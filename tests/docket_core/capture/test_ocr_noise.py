@@ -171,3 +171,15 @@ class TestThroughTheRecogniser:
         assert values["iban"] == "DE88200800000970375700"
         assert values["currency"] == "EUR"  # none printed: the IBAN's country
         assert evidence["gross_total"].confidence >= 0.9 > evidence["currency"].confidence
+
+
+class TestTurnedScan:
+    def test_reads_each_total_from_its_own_row_when_the_scan_is_turned(self) -> None:
+        # A photo turned a little: each amount sits lower than its label, and the recogniser's padded
+        # boxes let the amount of the row above reach into the gross total's row too.
+        rows = [("Subtotale", 500, 600), ("40092,04", 780, 608), ("IVA(10%)", 500, 622), ("4009,20", 782, 630),
+                ("Totale fattura", 500, 644), ("44101,24", 770, 652)]  # fmt: skip
+        lines = [OcrLine(text, (x, y, x + 14 * len(text), y + 24), 0.97) for text, x, y in rows]
+        values, _, _ = extract([page_from_ocr(1, lines, 1000, 1400)])
+
+        assert (values["net_total"], values["tax_total"], values["gross_total"]) == (40092.04, 4009.2, 44101.24)
