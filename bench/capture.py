@@ -20,7 +20,11 @@ thread unless `DOCKET_OCR_THREADS` says otherwise). Scoring rules:
 `bench/out/capture-<data>-misses.md` (field, expected, got) for whoever improves the engine.
 
 Usage: `DOCKET_SAMPLE_DATA=/path/to/data .venv/bin/python bench/capture.py --data zugferd-text`
-`[--threshold 0.9] [--limit N] [--json]`.
+`[--threshold 0.9] [--limit N] [--json] [--page-cache DIR]`.
+
+`--page-cache DIR` (or `DOCKET_BENCH_PAGE_CACHE`) keeps each file's page model (OCR done once, see
+`bench/page_cache.py`) so extraction changes can be measured in seconds; the speed figures of a run
+that hit the cache are not reading speed, and the table says so.
 """
 
 from __future__ import annotations
@@ -232,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rescore", action="store_true",
                         help="score the values of the last report of --data again (no capture; after a scoring change)")  # fmt: skip
     parser.add_argument("--out", type=Path, default=OUT, help="folder of the reports (default bench/out)")
+    parser.add_argument("--page-cache", type=Path, default=os.environ.get("DOCKET_BENCH_PAGE_CACHE") or None,
+                        help="folder caching each file's page model (OCR once; speed figures then meaningless)")  # fmt: skip
     args = parser.parse_args(argv)
     out = args.out
 
@@ -240,6 +246,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.summary:
         print(summary_markdown(out))
         return 0
+    cache_counts = None
+    if args.page_cache and not args.rescore:
+        from bench.page_cache import install
+
+        cache_counts = install(args.page_cache)
     started = time.perf_counter()
     if args.rescore:
         previous = json.loads((out / f"capture-{args.data}.json").read_text())
@@ -257,6 +268,8 @@ def main(argv: list[str] | None = None) -> int:
         for s in scores
     ]  # fmt: skip
     report |= extra
+    if cache_counts is not None:
+        report["page_cache"] = dict(cache_counts)
     out.mkdir(parents=True, exist_ok=True)
     (out / f"capture-{name}.json").write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str))
     (out / f"capture-{name}-misses.md").write_text(misses_markdown(name, scores))
@@ -264,6 +277,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({k: v for k, v in report.items() if k != "documents_detail"}, indent=2, default=str))
     else:
         print(format_table(name, report))
+        if cache_counts is not None:
+            print(f"page cache {args.page_cache}: {cache_counts['hits']} hits, {cache_counts['misses']} misses"
+                  + (" (speed above is not reading speed)" if cache_counts["hits"] else ""))  # fmt: skip
         print(f"machine: {report['machine']}; report: {out / f'capture-{name}.json'}")
     return 0
 

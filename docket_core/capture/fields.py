@@ -12,23 +12,22 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from docket_core.capture.candidates import Candidate, Document, best, label_score, read_document
 from docket_core.capture.lexicon import lexicon, norm
-from docket_core.capture.pages import Page, union
+from docket_core.capture.ocr_confidence import ocr_confidence
+from docket_core.capture.pages import Page, Word, union
 from docket_core.capture.regions import Region, value_regions
-from docket_core.capture.values import currency_of, parse_date, parse_iban, parse_identifier, parse_vat_id
+from docket_core.capture.values import DATE, currency_of, parse_date, parse_iban, parse_identifier, parse_vat_id
 from docket_core.workflows.model import Evidence
 
 __all__ = ["extract"]
 
 _Parser = Callable[[str, Document], tuple[Any, float] | None]
 
-_AMOUNT_FIELDS = ("net_total", "tax_total", "gross_total")
-_OCR_CEILING = {"seller_name": 0.8, "buyer_name": 0.8, "issue_date": 0.88, "due_date": 0.88, "currency": 0.88}
-_IBAN_SHAPE = re.compile(r"\b[A-Z]{2}\d{2}[ \t]?[A-Z0-9]{4}")
+_IBAN_SHAPE = re.compile(r"(?:\b|(?<=IBAN))[A-Z]{2}\d{2}[ \t]?[A-Z0-9]{4}")
 
 
 def _strip_number_words(text: str) -> str:
@@ -48,7 +47,9 @@ def _parse_id(text: str, doc: Document) -> tuple[Any, float] | None:
         value = first if parse_identifier(words[1]) else None
         return (value, 0.9) if value else None
     value = parse_identifier(first)
-    if value is None or parse_date(first) is not None or currency_of(first) and not value[0].isdigit():
+    # A date is no number, but "RE-20190610/507" holding one is.
+    bare = first.strip(".,;:")
+    if value is None or DATE.fullmatch(bare) and parse_date(bare) or currency_of(first) and not value[0].isdigit():
         return None
     return value, 1.0 if len(value) >= 3 else 0.8
 
@@ -64,8 +65,12 @@ def _parse_date(text: str, doc: Document) -> tuple[Any, float] | None:
     if found is None:
         return None
     date, ambiguous = found
+    # Another date on the pages settles the order: "28/09/2022" beside it means 09/10/2022 is day first.
+    ambiguous = ambiguous and not doc.date_order_known
     if skipped > 1:
         ambiguous = True
+    if any(word.endswith(":") for word in words[:skipped]):
+        return date, 0.7  # "Date delivraison: 28/09/2022": the label went on, it is another date's
     if not 1990 <= date.year <= datetime.date.today().year + 5:
         return None
     return date, 0.85 if ambiguous else 1.0
@@ -116,7 +121,8 @@ def _title_numbers(doc: Document) -> tuple[list[Candidate], list[Candidate]]:
     found, dates = [], []
     for index in doc.indexes:
         for line in index.lines:
-            tokens = [norm(w.text) for w in line.words]
+            # "Rechnungskorrektur(384)": a scan runs the type code into the title word.
+            tokens = [norm(re.sub(r"\(\d{3}\)$", "", w.text)) for w in line.words]
             for i, token in enumerate(tokens[:4]):
                 if not (token in titles or token.endswith("rechnung")):
                     continue
@@ -139,10 +145,38 @@ def _buyers(doc: Document, candidate: Candidate) -> bool:
     from docket_core.capture.parties import buyer_zones, inside
 
     hit = candidate.hit
-    markers = lexicon().words("buyer_markers")
-    if hit is not None and any(norm(w.text) in markers for w in hit.line.words[: hit.end + 1]):
+    if hit is not None and _names_buyer(hit.line.words[: hit.end + 1]):
         return True
     return inside(candidate.region.page.number, candidate.region.box, buyer_zones(doc))
+
+
+def _names_buyer(words: Sequence[Word]) -> bool:
+    """Whether words say "client", "Ihre", "customer": also run into the label ("N°TVAclient")."""
+    markers = lexicon().words("buyer_markers")
+    tokens = [norm(w.text) for w in words]
+    return any(t in markers or any(len(m) >= 5 and t.endswith(m) for m in markers) for t in tokens)
+
+
+def _unlabelled_vat_ids(doc: Document, buyers: set[str]) -> list[Candidate]:
+    """No seller VAT id labelled (a misread "USt-IdNr."): VAT ids whose check digits hold, outside the
+    buyer's block, at a low score."""
+    from docket_core.capture.parties import buyer_zones, inside
+
+    zones = buyer_zones(doc)
+    taxes = {first for first, entries in lexicon().by_first.items() if any(e[0] == "tax_total" for e in entries)}
+    out = []
+    for index in doc.indexes:
+        for line in index.lines:
+            found = parse_vat_id(line.text)
+            if found is None or not found[1] or found[0] in buyers or inside(index.page.number, line.box, zones):
+                continue
+            if _names_buyer(line.words):
+                continue
+            # Said to be a tax id ("TVA: FR...", "USI-ID"), or in the letterhead or the footer: likelier the seller's.
+            score = 0.55 + 0.05 * any(norm(w.text) in taxes for w in line.words) + 0.05 * (not 0.2 < line.box[1] < 0.8)
+            region = Region(line.words, index.page, 1.0, "same-line")
+            out.append(Candidate("seller_vat_id", found[0], score * (0.5 + 0.5 * line.confidence), region))
+    return out
 
 
 def _first_date(doc: Document) -> list[Candidate]:
@@ -172,7 +206,9 @@ def _iban(doc: Document) -> tuple[Candidate | None, float, list[str]]:
     return winner, confidence, rejected_all
 
 
-def _currency(doc: Document, amount_regions: list[Region]) -> tuple[Candidate | None, float]:
+def _currency(
+    doc: Document, amount_regions: list[Region], values: dict[str, Any], evidence: dict[str, Evidence]
+) -> tuple[Candidate | None, float]:
     """The currency: a labelled code, else the code or symbol next to the totals, else any on the page."""
     labels = frozenset(norm(w) for w in lexicon().raw["currencies"]["labels"])
     candidates = []
@@ -195,7 +231,28 @@ def _currency(doc: Document, amount_regions: list[Region]) -> tuple[Candidate | 
                     region = Region(line.words, index.page, 1.0, "same-line")
                     candidates.append(Candidate("currency", code, 0.7, region))
                     break
+    if not candidates:
+        candidates = _country_currency(values, evidence, doc)
     return best(candidates)
+
+
+def _country_currency(values: dict[str, Any], evidence: dict[str, Evidence], doc: Document) -> list[Candidate]:
+    """No currency printed (or its "€" lost to the scan): the currency of the IBAN's country, else
+    of the seller's VAT id (an Indian GSTIN is all digits up front), at a low score."""
+    countries = {
+        country: code for code, names in lexicon().raw["currencies"]["countries"].items() for country in names
+    }
+    for field in ("iban", "seller_vat_id"):
+        value, where = values.get(field), evidence.get(field)
+        if not value or where is None:
+            continue
+        country = "IN" if field == "seller_vat_id" and value[:2].isdigit() else value[:2]
+        if code := countries.get(country):
+            page = next((p for p in doc.pages if p.number == where.page), doc.pages[0])
+            words = tuple(w for line in page.lines for w in line.words if union([w.box, where.box]) == where.box)
+            region = Region(words or page.lines[0].words, page, 1.0, "same-line")
+            return [Candidate("currency", code, 0.55, region)]
+    return []
 
 
 def extract(pages: list[Page]) -> tuple[dict[str, Any], dict[str, Evidence], list[str]]:
@@ -211,9 +268,8 @@ def extract(pages: list[Page]) -> tuple[dict[str, Any], dict[str, Evidence], lis
         if winner is not None:
             if winner.region.page.source == "ocr":
                 # A misread letter passes every check but the eye: OCR values stay below the usual
-                # automation threshold (0.9) unless other amounts agree with them.
-                corroborated = field in _AMOUNT_FIELDS and confidence >= 0.9
-                confidence = min(confidence, 0.95 if corroborated else _OCR_CEILING.get(field, 0.85))
+                # automation threshold (0.9) unless the page checks them (`ocr_confidence`).
+                confidence = ocr_confidence(field, winner, confidence, doc, values)
             values[field] = winner.value
             evidence[field] = winner.evidence(confidence)
 
@@ -224,6 +280,8 @@ def extract(pages: list[Page]) -> tuple[dict[str, Any], dict[str, Evidence], lis
             theirs = [c for c in candidates if _buyers(doc, c)]
             keep("buyer_vat_id", *best(theirs))
             candidates = [c for c in candidates if c not in theirs]
+            if not candidates:
+                candidates = _unlabelled_vat_ids(doc, {c.value for c in theirs})
         candidates += {"invoice_number": title_numbers, "issue_date": title_dates}.get(field, [])
         if field == "issue_date" and not candidates:
             candidates = _first_date(doc)
@@ -241,7 +299,7 @@ def extract(pages: list[Page]) -> tuple[dict[str, Any], dict[str, Evidence], lis
             values[field] = candidate
             continue
         keep(field, candidate, conf)
-    keep("currency", *_currency(doc, regions))
+    keep("currency", *_currency(doc, regions, values, evidence))
     for field, (candidate, conf) in find_parties(doc, evidence).items():
         keep(field, candidate, conf)
     values["document_kind"] = _kind(doc, values)

@@ -7,13 +7,14 @@ must match a label exactly; an OCR line may match approximately (rapidfuzz), at 
 from __future__ import annotations
 
 import functools
+import re
 import unicodedata
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 import yaml
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from docket_core.capture.pages import Line
 
@@ -75,9 +76,59 @@ def lexicon() -> Lexicon:
     return Lexicon(labels, by_first, raw)
 
 
+_RATE_GLUED = re.compile(r"([a-z]{2,})\d{1,2}(?:\d{1,2})?%|\d{1,2}(?:\d{1,2})?%([a-z]{2,})")
+
+
+def _unglued(token: str, lex: Lexicon) -> str:
+    """`token` without a rate run into it when what is left is a label's first word: "vat23%", "19%ust"."""
+    if (m := _RATE_GLUED.fullmatch(token)) and (word := m.group(1) or m.group(2)) in lex.by_first:
+        return word
+    return token
+
+
 @functools.cache
 def _fuzzy_firsts() -> list[str]:
     return sorted(first for first in lexicon().by_first if len(first) >= 4)
+
+
+@functools.cache
+def _joined() -> dict[str, list[tuple[str, str, int, int]]]:
+    """Every label with its words run together ("totalexclvat"): (field, language, rank, words)."""
+    out: dict[str, list[tuple[str, str, int, int]]] = {}
+    for field, languages in lexicon().labels.items():
+        for language, phrases in languages.items():
+            for rank, phrase in enumerate(phrases):
+                out.setdefault("".join(phrase), []).append((field, language, rank, len(phrase)))
+    return out
+
+
+@functools.cache
+def _long_joined() -> list[str]:
+    return [key for key in _joined() if len(key) >= 9]
+
+
+def _regrouped(tokens: list[str], line: Line, fields: frozenset[str] | None) -> list[LabelHit]:
+    """Labels the recogniser split or merged differently from the lexicon's words: "Total excl.VAT"
+    is "total" + "exclvat", "Rech nungsnummer" is "rech" + "nungsnummer". The words from `start`
+    run together must spell a whole label (of at least six letters) exactly, or closely when long."""
+    joined = _joined()
+    hits = []
+    for start in range(len(tokens)):
+        text = ""
+        for end in range(start + 1, min(start + 4, len(tokens)) + 1):
+            text += tokens[end - 1]
+            if end - start < 2 or len(text) < 6:
+                continue
+            entries = joined.get(text)
+            score = 1.0
+            if entries is None and len(text) >= 9:
+                found = process.extractOne(text, _long_joined(), scorer=fuzz.ratio, score_cutoff=90)
+                if found is not None:
+                    entries, score = joined[found[0]], found[1] / 100
+            for field, language, rank, size in entries or ():
+                if fields is None or field in fields:
+                    hits.append(LabelHit(field, language, line, start, end, 0.97 * score, rank, size))
+    return hits
 
 
 def _similar(a: str, b: str, fuzzy: bool) -> float:
@@ -93,6 +144,8 @@ def find_labels(line: Line, fuzzy: bool = False, fields: frozenset[str] | None =
     """Every label of the lexicon in `line`, longest first where two start at one word."""
     lex = lexicon()
     tokens = [norm(word.text) for word in line.words]
+    if fuzzy:  # the recogniser runs a rate into its label: "VAT@23%", "MwSt19%" is "vat" then the rate
+        tokens = [_unglued(t, lex) for t in tokens]
     hits: list[LabelHit] = []
     for start, token in enumerate(tokens):
         if not token:
@@ -111,5 +164,8 @@ def find_labels(line: Line, fuzzy: bool = False, fields: frozenset[str] | None =
             if min(scores) > 0:
                 score = sum(scores) / len(scores)
                 hits.append(LabelHit(field, language, line, start, start + len(phrase), score, rank, size))
+    if fuzzy:
+        known = {(h.field, h.start, h.end) for h in hits}
+        hits += [h for h in _regrouped(tokens, line, fields) if (h.field, h.start, h.end) not in known]
     hits.sort(key=lambda h: (h.start, -h.words, h.rank))
     return hits

@@ -73,15 +73,27 @@ class Index:
                 continue
             top, bottom = max(lb[1], box[1]), min(lb[3], box[3])
             if bottom - top > 0.4 * min(lb[3] - lb[1], box[3] - box[1]):
-                out.append(line)
-        return sorted(out, key=lambda line: line.box[0])
+                out.append((bottom - top, line))
+        # Two lines of one column are never both on this row: on a turned scan the one above or below
+        # may still overlap it, so each column keeps its line that overlaps the row most.
+        kept = [
+            line for overlap, line in out
+            if not any(o > overlap and other.box[0] < line.box[2] and line.box[0] < other.box[2]
+                       for o, other in out if other is not line)
+        ]  # fmt: skip
+        return sorted(kept, key=lambda line: line.box[0])
 
     def below(self, box: Box, rows: float = 3.5) -> list[Line]:
         """Lines below `box` within `rows` of its heights, overlapping its column, nearest first."""
         height = max(box[3] - box[1], 1e-4)
         out = []
-        for line in self._between(box[3] - 0.3 * height, box[3] + rows * height):
+        # A recogniser's line boxes are padded, so on a scan the next line's box may start well inside
+        # this one's: what counts there is that its middle lies below this box's bottom part.
+        top = box[1] + 0.5 * height if self.page.source == "ocr" else box[3] - 0.3 * height
+        for line in self._between(top, box[3] + rows * height):
             lb = line.box
+            if (lb[1] + lb[3]) / 2 < box[3] - 0.2 * height:
+                continue
             overlap = min(lb[2], box[2]) - max(lb[0], box[0])
             if overlap > 0 or abs(lb[0] - box[0]) < 2 * height / max(self.aspect, 1e-3):
                 out.append(line)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import functools
 import re
+from collections.abc import Iterator
 from decimal import Decimal
 
 from babel.dates import get_month_names
@@ -37,17 +38,28 @@ LANGUAGES = ("en", "de", "fr", "nl", "es", "it")
 
 # An amount has exactly two decimals, so quantities, years and ids are never taken for one.
 AMOUNT = re.compile(
-    r"(?<![\w.,/:-])(?P<a>[-\u2212]?"
+    r"(?:(?<![\w.,/:-])|(?<=(?<![A-Za-z])[A-Z]{3}))(?P<a>[-\u2212]?"
     r"(?:\d{1,2}(?:,\d{2})+,\d{3}"  # Indian lakh grouping: 2,50,000.00
     r"|\d{1,3}(?:[.,'\u00a0\u202f ]\d{3})+|\d+)[.,]\d{2})"
     r"(?![\w%]|[.,]\d|[ \t]*%)(?P<minus>-)?"  # a trailing minus: "12.50-"
 )
 
 
+def _amounts(text: str) -> Iterator[re.Match[str]]:
+    """AMOUNT's matches, where one run into letters follows a currency code ("INR72,611.11", an OCR
+    reading) and not a product code ("ABC12.50")."""
+    codes = _currency_table()[0]
+    for match in AMOUNT.finditer(text):
+        start = match.start()
+        if start and text[start - 1].isalpha() and text[start - 3 : start] not in codes:
+            continue
+        yield match
+
+
 def parse_amount(text: str) -> Decimal | None:
     """An amount such as "1.234,56", "1,234.56", "1 234,56" or "-7,90": the last separator is the
     decimal one, any before it group thousands."""
-    match = AMOUNT.search(text)
+    match = next(_amounts(text), None)
     if not match:
         return None
     found = match.group("a")
@@ -59,7 +71,7 @@ def parse_amount(text: str) -> Decimal | None:
 def find_amounts(text: str) -> list[tuple[Decimal, int, int]]:
     """Every amount in `text` with its character span."""
     out = []
-    for match in AMOUNT.finditer(text):
+    for match in _amounts(text):
         value = parse_amount(match.group())
         if value is not None:
             out.append((value, match.start(), match.end()))
@@ -155,7 +167,8 @@ _EU_VAT = re.compile(
     r"|IT\d{11}|LT(?:\d{12}|\d{9})|LU\d{8}|LV\d{11}|MT\d{8}|NL\d{9}B\d{2}|PL\d{10}|PT\d{9}|RO\d{2,10}"
     r"|SE\d{12}|SI\d{8}|SK\d{10}|XI\d{9}|GB(?:\d{12}|\d{9})|CHE\d{9}(?:MWST|TVA|IVA)?)"
 )
-_VAT_CANDIDATE = re.compile(r"\b[A-Z]{2,3}[ .-]?[A-Z0-9][A-Z0-9 .-]{5,18}")
+# Overlapping (a lookahead): "CONDITIONS FR19735819757", where a scan merged two columns, still holds the id.
+_VAT_CANDIDATE = re.compile(r"(?=(\b[A-Z]{2,3}[ .-]?[A-Z0-9][A-Z0-9 .-]{5,18}))")
 
 
 _GSTIN = re.compile(r"(?<![A-Z0-9])\d{2}[A-Z]{5}\d{4}[A-Z][1-9A-Z]Z[0-9A-Z](?![A-Z0-9])")
@@ -164,22 +177,35 @@ _GSTIN = re.compile(r"(?<![A-Z0-9])\d{2}[A-Z]{5}\d{4}[A-Z][1-9A-Z]Z[0-9A-Z](?![A
 def parse_vat_id(text: str) -> tuple[str, bool] | None:
     """The first VAT id of a European format (or an Indian GSTIN) in `text`, and whether its check
     digits hold."""
-    if gstin := _GSTIN.search(text.upper()):
-        return gstin.group(), bool(stdnum_gstin.is_valid(gstin.group()))
-    for match in _VAT_CANDIDATE.finditer(text.upper()):
-        candidate = re.sub(r"[ .-]", "", match.group())
+    upper = text.upper()
+    # A scan may space a GSTIN's groups ("33 BAHCR9986L5 ZC"): read it closed up too, if its check holds.
+    for source in (upper, re.sub(r"(?<=[A-Z0-9]) (?=[A-Z0-9])", "", upper)):
+        if gstin := _GSTIN.search(source):
+            valid = bool(stdnum_gstin.is_valid(gstin.group()))
+            if valid or source is upper:
+                return gstin.group(), valid
+    for match in _VAT_CANDIDATE.finditer(upper):
+        candidate = re.sub(r"[ .-]", "", match.group(1))
         found = _EU_VAT.match(candidate)
         if found and (found.end() == len(candidate) or not candidate[found.end()].isdigit()):
             vat = found.group()
-            try:
-                valid = bool(stdnum_vat.is_valid(vat))
-            except ValidationError:
-                valid = False
-            return vat, valid
+            if not _vat_valid(vat):
+                # "IE3504863T.IBAN": the next word run in; a shorter reading whose check digits hold wins.
+                shorter = (vat[:end] for end in range(len(vat) - 1, 7, -1) if _EU_VAT.fullmatch(vat[:end]))
+                return next(((v, True) for v in shorter if _vat_valid(v)), (vat, False))
+            return vat, True
     return None
 
 
-_IBAN_CANDIDATE = re.compile(r"\b[A-Z]{2}\d{2}(?:[ \t]?[A-Z0-9]){11,32}")
+def _vat_valid(vat: str) -> bool:
+    try:
+        return bool(stdnum_vat.is_valid(vat))
+    except ValidationError:
+        return False
+
+
+# "IBANDE88 2008 ...": a scan may run the label into the number.
+_IBAN_CANDIDATE = re.compile(r"(?:\b|(?<=IBAN))[A-Z]{2}\d{2}(?:[ \t]?[A-Z0-9]){11,32}")
 
 
 def parse_iban(text: str) -> tuple[str | None, list[str]]:
