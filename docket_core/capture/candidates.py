@@ -68,26 +68,26 @@ _FORM_DASH = re.compile(r"(?P<a>[^\W\d_][\w.&]+)[-\u2013](?P<b>\d[\w.]*)")
 
 
 def _ends_in_legal_form(text: str) -> bool:
-    """Whether `text` is a name run into its legal form ("AubonmoulinSARL", "Muster GmbH")."""
+    """Whether `text` is a name run into its legal form ("LesateliersMartinSARL", "Muster GmbH")."""
     key = norm(text)
     forms = lexicon().words("legal_forms")
     return any(len(form) >= 3 and key.endswith(form) and len(key) > len(form) + 2 for form in forms)
 
 
 def _split_word(word: Word, heads: frozenset[str]) -> list[Word]:
-    """An OCR word the recogniser ran together, apart: "Nr.RK21012345" is "Nr." and "RK21012345",
-    "FactureFA-2017-0009" is "Facture" and "FA-2017-0009" (a title or label word, then a capital or
+    """An OCR word the recogniser ran together, apart: "Nr.KR45678901" is "Nr." and "KR45678901",
+    "FactureFC-2021-0042" is "Facture" and "FC-2021-0042" (a title or label word, then a capital or
     a digit starting something with a digit)."""
     text = word.text
     cut = None
     if m := _NUMBER_GLUED.fullmatch(text):
         cut = m.start("b")
     elif (m := _HASH_GLUED.fullmatch(text)) and norm(m.group("a")) in heads:
-        cut = m.start("b")  # "Invoice#RE-20190610/507"
+        cut = m.start("b")  # "Invoice#IN-20210315/12"
     elif (m := _WORD_NUMBER_WORD.fullmatch(text)) and norm(m.group("a")) in heads:
         cut = m.start("b")  # "HandelsrechnungNr."
     elif (m := _FORM_DASH.fullmatch(text)) and _ends_in_legal_form(m.group("a")):
-        # "AubonmoulinSARL-1242 chemin...": a letterhead's " - " between name and address, spaces lost.
+        # "LesateliersMartinSARL-12 rue...": a letterhead's " - " between name and address, spaces lost.
         x0, y0, x1, y1 = word.box
         a, b = x0 + (x1 - x0) * m.end("a") / len(text), x0 + (x1 - x0) * m.start("b") / len(text)
         return [Word(m.group("a"), (x0, y0, a, y1), word.confidence), Word("-", (a, y0, b, y1), word.confidence),

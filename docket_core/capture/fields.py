@@ -47,7 +47,7 @@ def _parse_id(text: str, doc: Document) -> tuple[Any, float] | None:
         value = first if parse_identifier(words[1]) else None
         return (value, 0.9) if value else None
     value = parse_identifier(first)
-    # A date is no number, but "RE-20190610/507" holding one is.
+    # A date is no number, but "IN-20210315/12" holding one is.
     bare = first.strip(".,;:")
     if value is None or DATE.fullmatch(bare) and parse_date(bare) or currency_of(first) and not value[0].isdigit():
         return None
@@ -114,7 +114,7 @@ def labelled_candidates(doc: Document, field: str, parser: _Parser, same_line_on
 
 
 def _title_numbers(doc: Document) -> tuple[list[Candidate], list[Candidate]]:
-    """The number and date in a document's title line: "Handelsrechnung (380) Nr. 471102 vom
+    """The number and date in a document's title line: "Handelsrechnung (380) Nr. 583920 vom
     05.03.2018", "Facture N° 12", "Avoir AV-2017-0005" (a title word, a number word or none, a number)."""
     lex = lexicon()
     titles, numbers = lex.words("title_words"), lex.words("number_words")

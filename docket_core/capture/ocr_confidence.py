@@ -106,7 +106,7 @@ def _clean_read(winner: Candidate) -> bool:
     hit = winner.hit
     if winner.region.confidence < 0.95:
         return False
-    if hit is None:  # a title line's number: "Handelsrechnung Nr. 471102"
+    if hit is None:  # a title line's number: "Handelsrechnung Nr. 583920"
         return winner.score >= 0.85
     return hit.score == 1.0 and (hit.words > 1 or norm(hit.line.words[hit.start].text) not in lexicon().words("weak_labels"))
 
@@ -114,7 +114,7 @@ def _clean_read(winner: Candidate) -> bool:
 def _seller_checked(winner: Candidate, doc: Document, values: dict[str, Any]) -> bool:
     name = str(winner.value)
     key = norm(name)
-    # A name run into its address or the next column ("...V.O.F.Castelweg 59", "...haftungsbeschranktRECHNUNG")
+    # A name run into its address or the next column ("...V.O.F.Kerkstraat 5", "...haftungsbeschranktRECHNUNG")
     # is never checked, however often its first words recur.
     if len(key) < 5 or len(name.split()) > 6 or any(ch.isdigit() or ch in "·•|" for ch in name):
         return False

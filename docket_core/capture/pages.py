@@ -107,7 +107,7 @@ def _split_words(text: str, box: Box, confidence: float) -> list[Word]:
     """An OCR line's words, with boxes by character position (the recogniser gives the line's box)."""
     x0, y0, x1, y1 = box
     per_char = (x1 - x0) / max(1, len(text))
-    # OCR drops spaces: "Total:99.50EUR" is "Total:", "99.50", "EUR"; "Nr.471102" and
+    # OCR drops spaces: "Total:99.50EUR" is "Total:", "99.50", "EUR"; "Nr.583920" and
     # "vom05.03.2018" are a word and a number (an id such as "INV2024" or "DE123456789" stays whole).
     words = []
     for m in _OCR_WORD.finditer(text):

@@ -46,7 +46,7 @@ AMOUNT = re.compile(
 
 
 def _amounts(text: str) -> Iterator[re.Match[str]]:
-    """AMOUNT's matches, where one run into letters follows a currency code ("INR72,611.11", an OCR
+    """AMOUNT's matches, where one run into letters follows a currency code ("INR12,345.67", an OCR
     reading) and not a product code ("ABC12.50")."""
     codes = _currency_table()[0]
     for match in AMOUNT.finditer(text):
@@ -178,7 +178,7 @@ def parse_vat_id(text: str) -> tuple[str, bool] | None:
     """The first VAT id of a European format (or an Indian GSTIN) in `text`, and whether its check
     digits hold."""
     upper = text.upper()
-    # A scan may space a GSTIN's groups ("33 BAHCR9986L5 ZC"): read it closed up too, if its check holds.
+    # A scan may space a GSTIN's groups ("29 ABCPE1234F1 Z7"): read it closed up too, if its check holds.
     for source in (upper, re.sub(r"(?<=[A-Z0-9]) (?=[A-Z0-9])", "", upper)):
         if gstin := _GSTIN.search(source):
             valid = bool(stdnum_gstin.is_valid(gstin.group()))
@@ -190,7 +190,7 @@ def parse_vat_id(text: str) -> tuple[str, bool] | None:
         if found and (found.end() == len(candidate) or not candidate[found.end()].isdigit()):
             vat = found.group()
             if not _vat_valid(vat):
-                # "IE3504863T.IBAN": the next word run in; a shorter reading whose check digits hold wins.
+                # "IE4827163B.IBAN": the next word run in; a shorter reading whose check digits hold wins.
                 shorter = (vat[:end] for end in range(len(vat) - 1, 7, -1) if _EU_VAT.fullmatch(vat[:end]))
                 return next(((v, True) for v in shorter if _vat_valid(v)), (vat, False))
             return vat, True

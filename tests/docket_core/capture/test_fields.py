@@ -227,10 +227,10 @@ class TestOcrNoise:
         from docket_core.capture.pages import page_from_ocr
 
         # A recogniser score under 0.95: not a clean reading (see ocr_confidence), so nothing backs the number.
-        lines = [OcrLine("Handelsrechnung (380) Nr.471102 vom05.03.2018", (50, 40, 700, 70), 0.93),
+        lines = [OcrLine("Handelsrechnung (380) Nr.583920 vom05.03.2018", (50, 40, 700, 70), 0.93),
                  OcrLine("Gesamtbetrag:1.234,56EUR", (50, 400, 500, 430), 0.96)]  # fmt: skip
         values, evidence, _ = extract([page_from_ocr(1, lines, 1000, 1400)])
 
-        assert (values["invoice_number"], values["issue_date"]) == ("471102", datetime.date(2018, 3, 5))
+        assert (values["invoice_number"], values["issue_date"]) == ("583920", datetime.date(2018, 3, 5))
         assert (values["gross_total"], values["currency"]) == (1234.56, "EUR")
         assert evidence["invoice_number"].confidence < 0.9  # read by OCR, nothing else backs it

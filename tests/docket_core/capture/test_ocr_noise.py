@@ -39,20 +39,20 @@ class TestLabels:
 
 class TestValues:
     def test_reads_an_amount_run_into_its_currency_code_but_not_into_a_product_code(self) -> None:
-        assert [str(a) for a, _, _ in find_amounts("INR72,611.11")] == ["72611.11"]
+        assert [str(a) for a, _, _ in find_amounts("INR12,345.67")] == ["12345.67"]
         assert find_amounts("ABC12.50") == []
 
     def test_closes_up_a_gstin_the_scan_spaced(self) -> None:
-        assert parse_vat_id("33 BAHCR9986L5 ZC") == ("33BAHCR9986L5ZC", True)
+        assert parse_vat_id("29 ABCPE1234F1 Z7") == ("29ABCPE1234F1Z7", True)
 
     def test_drops_the_next_word_run_into_a_vat_id_when_the_shorter_reading_checks(self) -> None:
-        assert parse_vat_id("IE3504863T.IBAN: IE28 UFAW") == ("IE3504863T", True)
+        assert parse_vat_id("IE4827163B.IBAN: IE29 AIBK") == ("IE4827163B", True)
 
 
 class TestFallbacks:
     def test_takes_an_unlabelled_vat_id_whose_check_digits_hold_and_not_the_buyers(self) -> None:
         values, _, _ = extract(_page(("Bill to:", 80, 200), ("Lorcal & Oravin KG", 80, 225),
-                                     ("USt-IdNr. DE136695976", 80, 250),
+                                     ("USt-IdNr. DE314159262", 80, 250),
                                      ("USI-ID: DE575034901.IBAN: DE66070176659691016675", 90, 1280)))  # fmt: skip
 
         assert values["seller_vat_id"] == "DE575034901"
@@ -109,24 +109,24 @@ class TestConfidence:
 
 class TestRunTogether:
     def test_reads_the_number_of_a_title_or_label_run_into_it(self) -> None:
-        for title, number in (("HandelsrechnungNr. 471102 vom 05.03.2018", "471102"),
-                              ("Rechnungskorrektur(384) Nr.RK21012345 vom 16.09.2018", "RK21012345"),
-                              ("FactureFA-2017-0009", "FA-2017-0009"),
-                              ("Invoice#RE-20190610/507 issuedat 2019-06-10", "RE-20190610/507")):  # fmt: skip
+        for title, number in (("HandelsrechnungNr. 583920 vom 05.03.2018", "583920"),
+                              ("Rechnungskorrektur(384) Nr.KR45678901 vom 16.09.2018", "KR45678901"),
+                              ("FactureFC-2021-0042", "FC-2021-0042"),
+                              ("Invoice#IN-20210315/12 issuedat 2021-03-15", "IN-20210315/12")):  # fmt: skip
             values, _, _ = extract(_page((title, 80, 100), ("Total", 600, 600), ("119,00", 830, 600)))
 
             assert values["invoice_number"] == number, title
 
     def test_reads_an_iban_run_into_its_label(self) -> None:
-        values, _, _ = extract(_page(("IBANDE88200800000970375700", 700, 1200)))
+        values, _, _ = extract(_page(("IBANDE41500105170123456789", 700, 1200)))
 
-        assert values["iban"] == "DE88200800000970375700"
+        assert values["iban"] == "DE41500105170123456789"
 
     def test_cuts_a_letterhead_name_from_its_address_when_the_dash_lost_its_spaces(self) -> None:
-        values, _, _ = extract(_page(("AubonmoulinSARL-1242 chemindelolive-84340 Malaucene-France", 190, 50),
-                                     ("Facture FA-2017-0009", 50, 150), ("Total", 600, 600), ("119,00", 830, 600)))  # fmt: skip
+        values, _, _ = extract(_page(("LesateliersMartinSARL-12 ruedesLilas-69003 Lyon-France", 190, 50),
+                                     ("Facture FC-2021-0042", 50, 150), ("Total", 600, 600), ("119,00", 830, 600)))  # fmt: skip
 
-        assert values["seller_name"] == "Aubonmoulin SARL"
+        assert values["seller_name"] == "LesateliersMartin SARL"
 
 
 class TestGeometry:
@@ -156,7 +156,7 @@ class TestThroughTheRecogniser:
         pytest.importorskip("rapidocr_onnxruntime")
         # What scans of generated invoices show: spaces lost around labels, rates and the IBAN's label.
         rows = ["INVOICE", "Invoice No.: FA-32931", "Date: 13.03.2020", "Total excl.VAT     55,584.49",
-                "VAT@12%     6,670.14", "GrandTotal     62,254.63", "IBANDE88200800000970375700"]  # fmt: skip
+                "VAT@12%     6,670.14", "GrandTotal     62,254.63", "IBANDE41500105170123456789"]  # fmt: skip
         image = Image.new("RGB", (1240, 1754), "white")
         draw = ImageDraw.Draw(image)
         font = ImageFont.load_default(size=34)
@@ -168,7 +168,7 @@ class TestThroughTheRecogniser:
         values, evidence, _ = extract(pages)
 
         assert (values["net_total"], values["tax_total"], values["gross_total"]) == (55584.49, 6670.14, 62254.63)
-        assert values["iban"] == "DE88200800000970375700"
+        assert values["iban"] == "DE41500105170123456789"
         assert values["currency"] == "EUR"  # none printed: the IBAN's country
         assert evidence["gross_total"].confidence >= 0.9 > evidence["currency"].confidence
 
