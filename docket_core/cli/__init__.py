@@ -118,6 +118,13 @@ def main() -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
     # The embedded server's telemetry service has nothing to report to and contends for its SQLite file.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from docket_core.cli import runner
+
+    runner.remember_fingerprint()
+    code = runner.run_in_runner(sys.argv[1:])  # a warm runner of this environment runs it, if there is one
+    if code is not None:
+        sys.stdout.flush()
+        os._exit(code)
     if os.environ.get("DOCKET_CLI_FULL_EXIT", "").lower() not in ("1", "true", "yes"):
         atexit.register(_exit_now)  # before Prefect registers its own handlers, so it runs after them
     try:

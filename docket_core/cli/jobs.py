@@ -13,6 +13,7 @@ import typer
 
 from docket_core.cli.output import JsonOption, emit, guarded, progress_bar, stderr, stdout, table
 from docket_core.cli.prefect_server import attach_prefect
+from docket_core.cli.runner import start_runner
 from docket_core.jobs.models import JobRequest
 from docket_core.resources import Resources
 from docket_core.settings import get_settings
@@ -36,7 +37,8 @@ def _details(job_id: str) -> dict[str, Any]:
 
 def run_job(request: JobRequest, *, as_json: bool, take_over_export: bool = False) -> dict[str, Any]:
     """Run the `process_batch` flow in this process and return the job's details."""
-    attach_prefect()  # before Prefect loads: the shared local server, not a new ephemeral API
+    api_url = attach_prefect()  # before Prefect loads: the shared local server, not a new ephemeral API
+    start_runner(get_settings(), api_url)  # so the next command need not import all this again
     from flows.process_batch import process_batch
     from tasks.resources import build_task_runner
 

@@ -232,8 +232,11 @@ def _terminate(pid: int, timeout: float = 20.0) -> None:
 
 
 def stop_server(settings: DocketSettings) -> ServerState | None:
-    """Stop the recorded server (if it runs) and forget it; returns what was recorded."""
+    """Stop the recorded server (if it runs) and its warm runner, and forget them; returns what was recorded."""
+    from docket_core.cli.runner import stop_runner
+
     with _start_lock(settings):
+        stop_runner(settings.home)
         state = read_state(settings)
         if state is None:
             return None

@@ -12,6 +12,7 @@ import typer
 
 from docket_core.cli.output import JsonOption, emit, emit_line, fail, guarded, progress_bar, stderr, stdout, table
 from docket_core.cli.prefect_server import attach_prefect
+from docket_core.cli.runner import start_runner
 from docket_core.cli.notifications import deliver_after_flow
 from docket_core.notifications.outbox import check_endpoint_url
 from docket_core.resources import Resources
@@ -43,7 +44,8 @@ def run_ingest(request: IngestRequest, *, as_json: bool) -> IngestSummary:
         check_endpoint_url(request.notifications_url)
     if request.ingest_id is None:
         request = request.model_copy(update={"ingest_id": new_ingest_id()})
-    attach_prefect()  # before Prefect loads: the shared local server, not a new ephemeral API
+    api_url = attach_prefect()  # before Prefect loads: the shared local server, not a new ephemeral API
+    start_runner(get_settings(), api_url)  # so the next command need not import all this again
     from flows.ingest_batch import ingest_batch
     from tasks.resources import build_task_runner
 
