@@ -29,6 +29,7 @@ import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,7 +37,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from docket_core.settings import DocketSettings
 
-__all__ = ["ROUTED", "fingerprint", "remember_fingerprint", "run_in_runner", "start_runner", "stop_runner"]
+__all__ = ["ROUTED", "fingerprint", "remember_fingerprint", "run_in_runner", "runner_status", "start_runner", "stop_runner"]
 
 ROUTED = ("staging", "jobs", "workflows")  # command groups the runner may run
 PRELOAD = ("typer", "rich.console", "rich.progress", "httpx", "prefect", "prefect.flow_engine", "prefect.task_engine",
@@ -44,7 +45,7 @@ PRELOAD = ("typer", "rich.console", "rich.progress", "httpx", "prefect", "prefec
 _VOLATILE = frozenset({"_", "OLDPWD", "PWD", "SHLVL", "COLUMNS", "LINES"})
 _SOURCES = ("docket_core", "flows", "tasks", "blocks")
 _ROOT = Path(__file__).resolve().parents[2]
-_SOCKET_PATH_MAX = 100  # sun_path holds 108 bytes
+_SOCKET_PATH_MAX = 100
 _READY_WAIT_S = 60.0  # a command waits this long at most for a starting runner, then runs itself
 _remembered: str | None = None
 _started: list[subprocess.Popen] = []  # handles kept until exit, so Python does not warn about them
@@ -59,7 +60,12 @@ def _state_path(home: Path) -> Path:
 
 
 def _socket_path(home: Path) -> Path:
-    return _prefect_dir(home) / "runner.sock"
+    path = _prefect_dir(home) / "runner.sock"
+    if len(str(path)) <= _SOCKET_PATH_MAX:
+        return path
+    # sun_path holds 108 bytes: a deep home gets a short name in the temporary folder (mode 0600 all the same)
+    digest = hashlib.sha256(str(path).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"docket-runner-{os.getuid()}-{digest}.sock"
 
 
 def fingerprint() -> str:
@@ -130,8 +136,8 @@ def run_in_runner(args: list[str]) -> int | None:
     home = Path(os.environ.get("DOCKET_HOME", ".docket"))
     state = _read(_state_path(home))
     server = _read(_prefect_dir(home) / "server.json")
-    if not state or not server or state.get("api_url") != server.get("api_url"):
-        return None
+    if not state or not server or (state.get("api_url"), state.get("server_pid")) != (server.get("api_url"), server.get("pid")):
+        return None  # it serves another server, or one that was replaced since
     if not _alive(int(state["pid"]), b"docket_core.cli.runner") or not _alive(int(server["pid"]), b"prefect"):
         return None
     if state.get("fingerprint") != _remembered:
@@ -180,13 +186,12 @@ def start_runner(settings: DocketSettings, api_url: str | None) -> None:
     if not _enabled() or settings.prefect_runner == "off":
         return
     home = settings.home
-    if (_read(_prefect_dir(home) / "server.json") or {}).get("api_url") != api_url:
+    server = _read(_prefect_dir(home) / "server.json") or {}
+    if server.get("api_url") != api_url:
         return  # PREFECT_API_URL names another server: commands with it set never use a runner
-    if len(str(_socket_path(home))) > _SOCKET_PATH_MAX:
-        return
     state = _read(_state_path(home))
     if state and _alive(int(state["pid"]), b"docket_core.cli.runner"):
-        if state.get("fingerprint") == _remembered and state.get("api_url") == api_url:
+        if (state.get("fingerprint"), state.get("api_url"), state.get("server_pid")) == (_remembered, api_url, server.get("pid")):
             return
         stop_runner(home)  # it fits another environment or server: this one replaces it
     logs = home.resolve() / "logs"
@@ -199,7 +204,16 @@ def start_runner(settings: DocketSettings, api_url: str | None) -> None:
         )  # fmt: skip
     # Recorded at once, so the next command waits for this one instead of starting another.
     _started.append(proc)
-    _write_state(home, {"pid": proc.pid, "api_url": api_url, "fingerprint": _remembered, "ready": False})
+    _write_state(home, {"pid": proc.pid, "api_url": api_url, "server_pid": server.get("pid"), "fingerprint": _remembered,
+                        "ready": False, "served": 0})  # fmt: skip
+
+
+def runner_status(home: Path) -> dict | None:
+    """The runner of this home as `docket server status` shows it, or None when none runs."""
+    state = _read(_state_path(home))
+    if not state or not _alive(int(state["pid"]), b"docket_core.cli.runner"):
+        return None
+    return {"pid": state["pid"], "ready": bool(state.get("ready")), "commands_served": state.get("served", 0)}
 
 
 def stop_runner(home: Path) -> int | None:
@@ -292,7 +306,9 @@ def serve(home: Path) -> None:
     listener.settimeout(5.0)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    _write_state(home, {"pid": os.getpid(), "api_url": api_url, "fingerprint": expected, "ready": True})
+    state = {"pid": os.getpid(), "api_url": api_url, "server_pid": server.get("pid"), "fingerprint": expected,
+             "ready": True, "served": 0}  # fmt: skip
+    _write_state(home, state)
     last = time.monotonic()
     try:
         while True:
@@ -305,6 +321,8 @@ def serve(home: Path) -> None:
                     return
                 continue
             last = time.monotonic()
+            state["served"] += 1
+            _write_state(home, state)  # `docket server status` says how many commands it ran
             sys.stdout.flush()
             sys.stderr.flush()
             if os.fork() == 0:
