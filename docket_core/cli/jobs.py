@@ -12,7 +12,7 @@ from typing import Any, Optional
 import typer
 
 from docket_core.cli.output import JsonOption, emit, guarded, progress_bar, stderr, stdout, table
-from docket_core.cli.prefect_server import attach_prefect
+from docket_core.cli.prefect_server import attach_prefect, without_heartbeats
 from docket_core.cli.runner import start_runner
 from docket_core.jobs.models import JobRequest
 from docket_core.resources import Resources
@@ -49,7 +49,8 @@ def run_job(request: JobRequest, *, as_json: bool, take_over_export: bool = Fals
     if request.notifications_url:
         _register(request)
     job = request.model_copy(update={"notifications_url": None})
-    with progress_bar(request.job_id or "", "processing", enabled=not as_json, poll=_polled(request.job_id or "")):
+    bar = progress_bar(request.job_id or "", "processing", enabled=not as_json, poll=_polled(request.job_id or ""))
+    with bar, without_heartbeats():
         process_batch.with_options(task_runner=build_task_runner())(job=job, take_over_export=take_over_export)
     _deliver_job_notifications(request.job_id or "", as_json=as_json)
     return _details(request.job_id or "")

@@ -44,6 +44,7 @@ __all__ = [
     "read_state",
     "server_is_alive",
     "stop_server",
+    "without_heartbeats",
 ]
 
 LOOPBACK = "127.0.0.1"
@@ -212,6 +213,23 @@ def attach_prefect(settings: DocketSettings | None = None) -> str | None:
     state, _ = ensure_server(settings)
     os.environ["PREFECT_API_URL"] = state.api_url
     return state.api_url
+
+
+@contextlib.contextmanager
+def without_heartbeats() -> Iterator[None]:
+    """A command's flow run without Prefect's heartbeat thread, unless a heartbeat setting asks for it.
+
+    Heartbeats only feed automations (Docket defines none), and the engine joins the heartbeat thread
+    at the end of every run while it sleeps in 1 s steps: 0 to 1 s more for every command. Setting
+    PREFECT_FLOWS_HEARTBEAT_FREQUENCY (to feed an automation of your own) keeps them.
+    """
+    if os.environ.get("PREFECT_FLOWS_HEARTBEAT_FREQUENCY") or os.environ.get("PREFECT_RUNNER_HEARTBEAT_FREQUENCY"):
+        yield
+        return
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
 
 
 def _terminate(pid: int, timeout: float = 20.0) -> None:

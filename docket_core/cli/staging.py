@@ -11,7 +11,7 @@ from typing import Optional
 import typer
 
 from docket_core.cli.output import JsonOption, emit, emit_line, fail, guarded, progress_bar, stderr, stdout, table
-from docket_core.cli.prefect_server import attach_prefect
+from docket_core.cli.prefect_server import attach_prefect, without_heartbeats
 from docket_core.cli.runner import start_runner
 from docket_core.cli.notifications import deliver_after_flow
 from docket_core.notifications.outbox import check_endpoint_url
@@ -59,7 +59,8 @@ def run_ingest(request: IngestRequest, *, as_json: bool) -> IngestSummary:
     if not as_json:
         stderr.print(f"Ingest {request.ingest_id} into batch {request.batch_id} (starting Prefect)...")
     try:
-        with progress_bar(request.ingest_id, "staging", enabled=not as_json, poll=_polled(request.ingest_id)):
+        bar = progress_bar(request.ingest_id, "staging", enabled=not as_json, poll=_polled(request.ingest_id))
+        with bar, without_heartbeats():
             summary = ingest_batch.with_options(task_runner=build_task_runner())(**params)
     finally:
         if request.notifications_url:  # what the ingest queued goes out now; retries later
