@@ -41,7 +41,13 @@ __all__ = ["ROUTED", "fingerprint", "remember_fingerprint", "run_in_runner", "ru
 
 ROUTED = ("staging", "jobs", "workflows")  # command groups the runner may run
 PRELOAD = ("typer", "rich.console", "rich.progress", "httpx", "prefect", "prefect.flow_engine", "prefect.task_engine",
-           "fastapi.encoders", "docket_core.resources", "tasks.resources", "flows.ingest_batch", "flows.process_batch")  # fmt: skip
+           "fastapi.encoders", "docket_core.resources", "tasks.resources", "flows.ingest_batch", "flows.process_batch",
+           # the built-in workflows' steps (numpy, scipy, Pillow, pypdfium2, capture): a job imports them late
+           "docket_core.steps.image", "docket_core.steps.invoice", "docket_core.steps.invoice_checks",
+           "docket_core.steps.video", "docket_core.notifications.queries",
+           # and what the steps and the job's Parquet output import inside their functions
+           "PIL.JpegImagePlugin", "PIL.PngImagePlugin", "PIL.ImageOps", "pandas", "pyarrow.compute",
+           "pyarrow.pandas_compat", "scipy.fftpack", "scipy.special", "graphviz", "charset_normalizer", "sqlite3")  # fmt: skip
 _VOLATILE = frozenset({"_", "OLDPWD", "PWD", "SHLVL", "COLUMNS", "LINES"})
 _SOURCES = ("docket_core", "flows", "tasks", "blocks")
 _ROOT = Path(__file__).resolve().parents[2]
@@ -291,7 +297,10 @@ def serve(home: Path) -> None:
     expected = os.environ.pop("DOCKET_RUNNER_FINGERPRINT")
     api_url = os.environ["PREFECT_API_URL"]
     for name in PRELOAD:
-        importlib.import_module(name)
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:  # an optional extra not installed: the command imports what it needs itself
+            print(f"runner: not preloaded: {name} ({exc})", file=sys.stderr)
     idle_s = float(os.environ.get("DOCKET_PREFECT_RUNNER_IDLE_S", "3600"))
     server = _read(_prefect_dir(home) / "server.json") or {}
     path = _socket_path(home)
