@@ -160,7 +160,10 @@ def run_in_runner(args: list[str]) -> int | None:
     try:
         conn.connect(str(_socket_path(home)))
         socket.send_fds(conn, [b"F"], [0, 1, 2])
-        payload = json.dumps({"argv": [sys.argv[0], *args], "env": dict(os.environ), "cwd": os.getcwd(),
+        from typer import _click
+
+        prog = _click.utils._detect_program_name()  # "docket" or "python -m docket_core.cli", as usage lines say
+        payload = json.dumps({"argv": [sys.argv[0], *args], "prog": prog, "env": dict(os.environ), "cwd": os.getcwd(),
                               "fingerprint": _remembered}).encode()  # fmt: skip
         conn.sendall(struct.pack("!I", len(payload)) + payload)
         if _recv_exactly(conn, 1) != b"Y":
@@ -264,7 +267,7 @@ def _serve_one(conn: socket.socket, expected: str, api_url: str) -> None:
     try:
         import docket_core.cli
 
-        docket_core.cli.app()
+        docket_core.cli.app(prog_name=request["prog"])
         code = 0
     except SystemExit as exit:
         code = exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
