@@ -10,9 +10,9 @@ them: the same output, progress bar, prompts and exit code, and the same Prefect
 task runs on the shared server. Ctrl-C is passed on to the child.
 
 The runner serves a command only when nothing its imports may have read differs: the same
-environment (but for a few shell bookkeeping variables), the same working folder (Prefect and
-Docket read `.env` there), the same Python, the same source files (their sizes and modification
-times), and the same Prefect server. Anything else, or no runner, and the command runs in its own
+environment (but for a few shell bookkeeping variables), the same working folder, the same Python,
+the same source files and settings files (`.env`, `prefect.toml`, `pyproject.toml` there, Prefect's
+`profiles.toml`; by size and modification time), and the same Prefect server. Anything else, or no runner, and the command runs in its own
 process as before (and starts a runner that fits). `DOCKET_PREFECT_RUNNER=off` never uses one.
 `docket server stop` stops it; it also ends when the server is gone, after
 `DOCKET_PREFECT_RUNNER_IDLE_S` (default 3600) seconds without a command, or when replaced.
@@ -86,6 +86,12 @@ def fingerprint() -> str:
                     st = os.stat(os.path.join(folder, name))
                     sources.append((folder, name, st.st_size, st.st_mtime_ns))
     sources.sort()
+    # Files Prefect and Docket read settings from when they load: the folder's and Prefect's profiles.
+    prefect_home = Path(env.get("PREFECT_HOME") or Path.home() / ".prefect")
+    for path in (Path(".env"), Path("prefect.toml"), Path("pyproject.toml"), prefect_home / "profiles.toml"):
+        with contextlib.suppress(OSError):
+            st = path.stat()
+            sources.append((str(path.resolve()), "", st.st_size, st.st_mtime_ns))
     blob = json.dumps([sorted(env.items()), os.getcwd(), sys.executable, sources])
     return hashlib.sha256(blob.encode()).hexdigest()
 
