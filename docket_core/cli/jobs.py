@@ -12,7 +12,8 @@ from typing import Any, Optional
 import typer
 
 from docket_core.cli.output import JsonOption, emit, guarded, progress_bar, stderr, stdout, table
-from docket_core.cli.prefect_server import attach_prefect
+from docket_core.cli.prefect_server import attach_prefect, without_heartbeats
+from docket_core.cli.runner import start_runner
 from docket_core.jobs.models import JobRequest
 from docket_core.resources import Resources
 from docket_core.settings import get_settings
@@ -36,7 +37,8 @@ def _details(job_id: str) -> dict[str, Any]:
 
 def run_job(request: JobRequest, *, as_json: bool, take_over_export: bool = False) -> dict[str, Any]:
     """Run the `process_batch` flow in this process and return the job's details."""
-    attach_prefect()  # before Prefect loads: the shared local server, not a new ephemeral API
+    api_url = attach_prefect()  # before Prefect loads: the shared local server, not a new ephemeral API
+    start_runner(get_settings(), api_url)  # so the next command need not import all this again
     from flows.process_batch import process_batch
     from tasks.resources import build_task_runner
 
@@ -47,7 +49,8 @@ def run_job(request: JobRequest, *, as_json: bool, take_over_export: bool = Fals
     if request.notifications_url:
         _register(request)
     job = request.model_copy(update={"notifications_url": None})
-    with progress_bar(request.job_id or "", "processing", enabled=not as_json, poll=_polled(request.job_id or "")):
+    bar = progress_bar(request.job_id or "", "processing", enabled=not as_json, poll=_polled(request.job_id or ""))
+    with bar, without_heartbeats():
         process_batch.with_options(task_runner=build_task_runner())(job=job, take_over_export=take_over_export)
     _deliver_job_notifications(request.job_id or "", as_json=as_json)
     return _details(request.job_id or "")

@@ -44,6 +44,7 @@ __all__ = [
     "read_state",
     "server_is_alive",
     "stop_server",
+    "without_heartbeats",
 ]
 
 LOOPBACK = "127.0.0.1"
@@ -214,6 +215,23 @@ def attach_prefect(settings: DocketSettings | None = None) -> str | None:
     return state.api_url
 
 
+@contextlib.contextmanager
+def without_heartbeats() -> Iterator[None]:
+    """A command's flow run without Prefect's heartbeat thread, unless a heartbeat setting asks for it.
+
+    Heartbeats only feed automations (Docket defines none), and the engine joins the heartbeat thread
+    at the end of every run while it sleeps in 1 s steps: 0 to 1 s more for every command. Setting
+    PREFECT_FLOWS_HEARTBEAT_FREQUENCY (to feed an automation of your own) keeps them.
+    """
+    if os.environ.get("PREFECT_FLOWS_HEARTBEAT_FREQUENCY") or os.environ.get("PREFECT_RUNNER_HEARTBEAT_FREQUENCY"):
+        yield
+        return
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
+
+
 def _terminate(pid: int, timeout: float = 20.0) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGTERM)
@@ -232,8 +250,11 @@ def _terminate(pid: int, timeout: float = 20.0) -> None:
 
 
 def stop_server(settings: DocketSettings) -> ServerState | None:
-    """Stop the recorded server (if it runs) and forget it; returns what was recorded."""
+    """Stop the recorded server (if it runs) and its warm runner, and forget them; returns what was recorded."""
+    from docket_core.cli.runner import stop_runner
+
     with _start_lock(settings):
+        stop_runner(settings.home)
         state = read_state(settings)
         if state is None:
             return None

@@ -9,6 +9,7 @@ import typer
 
 from docket_core.cli.output import JsonOption, emit, guarded, stdout
 from docket_core.cli.prefect_server import ensure_server, read_state, server_is_alive, stop_server
+from docket_core.cli.runner import runner_status
 from docket_core.settings import get_settings
 
 __all__ = ["app"]
@@ -38,6 +39,7 @@ def status(as_json: bool = JsonOption) -> None:
     settings = get_settings()
     state = read_state(settings)
     view = _view(state, state is not None and server_is_alive(state))
+    view["runner"] = runner_status(settings.home) if view["running"] else None
     if os.environ.get("PREFECT_API_URL"):
         view["note"] = f"PREFECT_API_URL is set ({os.environ['PREFECT_API_URL']}): commands use that server, not this one"
     if as_json:
@@ -47,6 +49,10 @@ def status(as_json: bool = JsonOption) -> None:
                      markup=False, highlight=False)  # fmt: skip
     else:
         stdout.print("not running (the next command that runs a flow starts it; or `docket server start`)", markup=False)
+    if view["runner"] and not as_json:
+        runner = view["runner"]
+        stdout.print(f"warm runner: pid {runner['pid']}, {'ready' if runner['ready'] else 'starting'}, "
+                     f"{runner['commands_served']} commands run", markup=False, highlight=False)  # fmt: skip
     if "note" in view and not as_json:
         stdout.print(view["note"], markup=False, highlight=False)
 

@@ -11,7 +11,8 @@ from typing import Optional
 import typer
 
 from docket_core.cli.output import JsonOption, emit, emit_line, fail, guarded, progress_bar, stderr, stdout, table
-from docket_core.cli.prefect_server import attach_prefect
+from docket_core.cli.prefect_server import attach_prefect, without_heartbeats
+from docket_core.cli.runner import start_runner
 from docket_core.cli.notifications import deliver_after_flow
 from docket_core.notifications.outbox import check_endpoint_url
 from docket_core.resources import Resources
@@ -43,7 +44,8 @@ def run_ingest(request: IngestRequest, *, as_json: bool) -> IngestSummary:
         check_endpoint_url(request.notifications_url)
     if request.ingest_id is None:
         request = request.model_copy(update={"ingest_id": new_ingest_id()})
-    attach_prefect()  # before Prefect loads: the shared local server, not a new ephemeral API
+    api_url = attach_prefect()  # before Prefect loads: the shared local server, not a new ephemeral API
+    start_runner(get_settings(), api_url)  # so the next command need not import all this again
     from flows.ingest_batch import ingest_batch
     from tasks.resources import build_task_runner
 
@@ -57,7 +59,8 @@ def run_ingest(request: IngestRequest, *, as_json: bool) -> IngestSummary:
     if not as_json:
         stderr.print(f"Ingest {request.ingest_id} into batch {request.batch_id} (starting Prefect)...")
     try:
-        with progress_bar(request.ingest_id, "staging", enabled=not as_json, poll=_polled(request.ingest_id)):
+        bar = progress_bar(request.ingest_id, "staging", enabled=not as_json, poll=_polled(request.ingest_id))
+        with bar, without_heartbeats():
             summary = ingest_batch.with_options(task_runner=build_task_runner())(**params)
     finally:
         if request.notifications_url:  # what the ingest queued goes out now; retries later
