@@ -1,4 +1,4 @@
-"""The `ingest_batch` flow: plan shards -> ingest and record each shard -> summarise -> announce."""
+"""The `ingest_batch` flow: plan shards -> stage and record each shard (one task) -> summarise -> announce."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from prefect.artifacts import create_markdown_artifact, create_progress_artifact
 from prefect.events import emit_event
 from prefect.futures import as_completed
 from prefect.runtime import flow_run
-from prefect.utilities.annotations import opaque
 
 from docket_core import progress
 from docket_core.errors import DocketError, InputError, NotFoundError
@@ -17,9 +16,9 @@ from docket_core.notifications.subscriptions import failure_type
 from docket_core.pushes import recorded_request, resolve_push
 from docket_core.settings import get_settings
 from docket_core.staging.models import IngestRequest, IngestSummary
-from tasks.ingest import ingest_shard, plan_shards, record_shard, summarise_ingest
+from tasks.ingest import plan_shards, stage_shard, summarise_ingest
 from tasks.notifications import report_ingest_failure
-from tasks.resources import build_task_runner, passed_as_is, resolve_resources
+from tasks.resources import build_task_runner, resolve_resources
 
 __all__ = ["ingest_batch"]
 
@@ -102,13 +101,10 @@ def ingest_batch(
             description=f"Shards of ingest {plan.ingest_id} recorded",
         )
         # Pydantic models are iterable: `unmapped` keeps map from iterating over them.
-        staged = ingest_shard.map(
+        recorded = stage_shard.map(
             plan.pending_shards, resources=unmapped(resources), settings=unmapped(settings),
             allow_private_network=request.allow_private_network,
         )  # fmt: skip
-        # `opaque` (on threads): hand each shard's outcomes over as they are; Prefect would otherwise walk
-        # every outcome looking for futures, which costs about as much as staging the file.
-        recorded = record_shard.map(plan.pending_shards, [passed_as_is(f, opaque) for f in staged], resources=unmapped(resources))
         done = plan.total_shards - len(plan.pending_shards)
         updated = time.monotonic()
         for future in as_completed(recorded):

@@ -1,4 +1,4 @@
-"""Ingest stages as Prefect tasks: plan shards, ingest a shard, record it, summarise."""
+"""Ingest stages as Prefect tasks: plan shards, stage and record a shard, summarise."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from docket_core.resources import Resources
 from tasks.retry import retry_unless_bad_input
 from docket_core.settings import DocketSettings
 from docket_core.staging.ingest import ingest_shard as _ingest_shard
-from docket_core.staging.models import FileOutcome, IngestPlan, IngestRequest, IngestSummary, ShardSummary
+from docket_core.staging.models import IngestPlan, IngestRequest, IngestSummary, ShardSummary
 from docket_core.staging.plan import begin_ingest
 from docket_core.staging.record import finish_ingest, record_shard as _record_shard
 
-__all__ = ["ingest_shard", "plan_shards", "record_shard", "summarise_ingest"]
+__all__ = ["plan_shards", "stage_shard", "summarise_ingest"]
 
 
 @task(name="plan-shards", cache_policy=NO_CACHE, retry_condition_fn=retry_unless_bad_input, retries=2, retry_delay_seconds=2)
@@ -22,17 +22,17 @@ def plan_shards(request: IngestRequest, resources: Resources, settings: DocketSe
     return begin_ingest(request, resources, settings)
 
 
-@task(name="ingest-shard", cache_policy=NO_CACHE, retry_condition_fn=retry_unless_bad_input, retries=2, retry_delay_seconds=5, task_run_name="ingest-{shard_id}")
-def ingest_shard(
-    shard_id: str, resources: Resources, settings: DocketSettings, allow_private_network: bool = False
-) -> list[FileOutcome] | None:
-    """Copy or download, validate, hash and store every file of one shard."""
-    return _ingest_shard(shard_id, resources, settings, allow_private_network=allow_private_network)
+@task(name="stage-shard", cache_policy=NO_CACHE, retry_condition_fn=retry_unless_bad_input, retries=3, retry_delay_seconds=2, task_run_name="stage-{shard_id}")
+def stage_shard(shard_id: str, resources: Resources, settings: DocketSettings, allow_private_network: bool = False) -> ShardSummary:
+    """Copy or download, validate, hash and store every file of one shard, then commit the shard's
+    files and summary in a single catalog transaction.
 
-
-@task(name="record-shard", cache_policy=NO_CACHE, retry_condition_fn=retry_unless_bad_input, retries=3, retry_delay_seconds=2, task_run_name="record-{shard_id}")
-def record_shard(shard_id: str, outcomes: list[FileOutcome] | None, resources: Resources) -> ShardSummary:
-    """Commit one shard's files and summary in a single catalog transaction."""
+    One task run per shard, not one to stage and one to record: each task run costs Prefect API calls
+    and three state events, which the Prefect server records on the same cores, and the shard's
+    outcomes (one per file) never travel through Prefect. A retry stages the shard again: blobs
+    already stored are found and not written twice, and a shard recorded already is not recorded again.
+    """
+    outcomes = _ingest_shard(shard_id, resources, settings, allow_private_network=allow_private_network)
     return _record_shard(resources.catalog(), shard_id, outcomes)
 
 
