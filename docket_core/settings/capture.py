@@ -39,8 +39,8 @@ class CaptureSettings(BaseSettings):
     )  # fmt: skip
     ocr_memory_arena: bool = Field(
         default=True,
-        description="Whether OCR's onnxruntime sessions keep a memory arena: faster detection, for memory the "
-        "process keeps at its largest page.",
+        description="Whether OCR's onnxruntime sessions keep a memory arena: about 15% faster detection, for "
+        "memory the process keeps at its largest page (peak 1.1 GB instead of 0.66 GB on A4 at 200 dpi).",
     )
     capture_max_pages: int = Field(
         default=30, ge=1, le=1000, description="Pages of one document that capture reads (the rest is ignored)."
