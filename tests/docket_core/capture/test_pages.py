@@ -83,6 +83,23 @@ class TestOcr:
         assert 60 <= first[0] <= 120 and first[1] < second[1] and first[2] <= 1000
         assert ocr_engine() is ocr_engine()  # loaded once per process
 
+    def test_boxes_are_in_the_whole_images_pixels_when_the_text_sits_inside_wide_margins(self) -> None:
+        # An A4 page at 200 dpi with text only in its middle: OCR skips the blank paper around it.
+        image = Image.new("RGB", (1654, 2339), "white")
+        draw, font = ImageDraw.Draw(image), ImageFont.load_default(size=40)
+        draw.text((400, 700), "Invoice SC-4711", fill="black", font=font)
+        draw.text((1100, 1700), "Total: 99.50 EUR", fill="black", font=font)
+
+        lines = read_lines(image)
+
+        assert [line.text.replace(" ", "") for line in lines] == ["InvoiceSC-4711", "Total:99.50EUR"]
+        (ax0, ay0, ax1, ay1), (bx0, by0, bx1, by1) = (line.box for line in lines)
+        assert 380 <= ax0 <= 410 and 690 <= ay0 <= 715 and ax1 < 800 and ay1 <= 760
+        assert 1080 <= bx0 <= 1110 and 1690 <= by0 <= 1715 and bx1 < 1500 and by1 <= 1760
+
+    def test_a_blank_page_has_no_lines(self) -> None:
+        assert read_lines(Image.new("RGB", (1654, 2339), "white")) == []
+
     def test_reads_a_scanned_pdf_page_by_ocr_with_evidence(self, tmp_path: Path) -> None:
         path = tmp_path / "scan.pdf"
         lines = ["INVOICE", "Invoice number: SC-4711", "Invoice date: 12.03.2024", "Total: 99.50 EUR"]
