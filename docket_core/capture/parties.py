@@ -15,7 +15,9 @@ from typing import Any
 
 from docket_core.capture.candidates import Candidate, Document, best, label_score
 from docket_core.capture.lexicon import lexicon, norm
-from docket_core.capture.pages import union
+from docket_core.capture.addresses import Block, address_blocks, block_of
+from docket_core.capture.pages import Line, Page, Word, union
+from docket_core.capture.values import parse_vat_id
 from docket_core.capture.regions import Index, Region, value_regions
 from docket_core.workflows.model import Evidence
 
@@ -99,8 +101,17 @@ def _block_name(index: Index, label_box: tuple[float, float, float, float]) -> t
         if keyed:
             continue
         if looks_like_name(line.text, strict=True):
-            return Region(line.words, index.page, 1.0, "below"), 0.8
+            return Region(_whole_name(index.page, line), index.page, 1.0, "below"), 0.8
     return None
+
+
+def _whole_name(page: Page, line: Line) -> tuple[Word, ...]:
+    """The words of a name that starts on `line`: the name of the address block it heads, which
+    may go on to the next line ("Herrn" / "Max Mustermann"), else the line."""
+    for block in address_blocks(page, top=1.0):
+        if set(line.words) <= set(block.name_words) and block.lines[0].box[1] >= line.box[1] - 1e-4:
+            return block.name_words
+    return line.words
 
 
 def _labelled(doc: Document, field: str) -> list[Candidate]:
@@ -114,6 +125,8 @@ def _labelled(doc: Document, field: str) -> list[Candidate]:
             continue
         if hit.start > 1:  # a party label heads its line or block
             continue
+        if hit.start == 1 and tokens[0] in lexicon().words("not_name_before"):
+            continue  # "Cod. cliente", "N° client": a number's label
         index = doc.hit_pages[id(hit)]
         label_box = union(w.box for w in hit.line.words[hit.start : hit.end])
         rest = hit.line.words[hit.end :]
@@ -181,7 +194,8 @@ def _unlabelled_seller(doc: Document, evidence: dict[str, Evidence]) -> list[Can
     median = heights[len(heights) // 2]
     vat = evidence.get("seller_vat_id")
     domain = _email_domain(doc)
-    label_lines = {id(hit.line) for hit in doc.hits}
+    # A line a label heads ("Rechnungsnummer: 4711") is no name; a title at its end ("Muster UG  RECHNUNG") may be.
+    label_lines = {id(hit.line) for hit in doc.hits if hit.start == 0 or hit.field in ("seller_name", "buyer_name")}
     out = []
     for position, line in enumerate(page.lines):
         x0, y0, x1, y1 = line.box
@@ -191,6 +205,7 @@ def _unlabelled_seller(doc: Document, evidence: dict[str, Evidence]) -> list[Can
         # a receipt its registration number: "VIVOPAC MARKETING SDN BHD (1070687-M)".
         text = _clean(re.split(r"\s[-\u2013|\u2022]\s|,\s", line.text)[0])
         text = _clean(re.sub(r"\s*(?:\([^()]*\d[^()]*\)|\b\d{5,}-?[A-Z]?)\s*$", "", text))
+        text = _untitled(text)
         words = line.words
         if position > 0 and legal_form(text) and not legal_form(page.lines[position - 1].text):
             above = page.lines[position - 1]
@@ -216,6 +231,17 @@ def _unlabelled_seller(doc: Document, evidence: dict[str, Evidence]) -> list[Can
     return out
 
 
+def _untitled(text: str) -> str:
+    """A name without the document title printed at the end of its row ("Muster UG RECHNUNG")."""
+    words = text.split()
+    titles = lexicon().words("title_words")
+    while len(words) > 1 and norm(words[-1]) in titles and words[-1].isupper() != words[0].isupper():
+        words.pop()
+    while len(words) > 1 and norm(words[-1]) in titles and len(words) > 2 and legal_form(" ".join(words[:-1])):
+        words.pop()
+    return " ".join(words)
+
+
 def _respaced(candidate: Candidate | None) -> Candidate | None:
     if candidate is None or candidate.region.page.source != "ocr":
         return candidate
@@ -237,9 +263,47 @@ def find_parties(doc: Document, evidence: dict[str, Evidence]) -> dict[str, tupl
     seller = _respaced(seller)
     if seller is not None:
         out["seller_name"] = (seller, min(0.97, seller_conf + _corroboration(doc, seller, evidence)))
-    if buyer is None and seller is not None and (addressee := _addressee(doc, seller, evidence)) is not None:
-        out["buyer_name"] = addressee
+    if buyer is None and seller is not None:
+        addressee = _window_addressee(doc, seller) or _addressee(doc, seller, evidence)
+        if addressee is not None:
+            out["buyer_name"] = addressee
+            buyer = addressee[0]
+    out.update(_vat_owners(doc, evidence, buyer, seller))
     return out
+
+
+def _party_heading(block: Block) -> str | None:
+    """Whose a block is by the heading above it: "buyer", "seller", "delivery" or None."""
+    if block.heading is None:
+        return None
+    text = norm(block.heading.text)
+    if any(text.startswith(label) for label in lexicon().words("delivery_labels")):
+        return "delivery"
+    for field in ("buyer_name", "seller_name"):
+        for phrases in lexicon().labels[field].values():
+            if any(text.startswith("".join(phrase)) for phrase in phrases if len("".join(phrase)) >= 4):
+                return field.removesuffix("_name")
+    return None
+
+
+def _window_addressee(doc: Document, seller: Candidate) -> tuple[Candidate, float] | None:
+    """No buyer label: the name heading an address block at the top of the first page that is not
+    the seller's block, nor a delivery address (a letter's address window)."""
+    page = doc.pages[0]
+    found = []
+    for block in address_blocks(page, top=0.45):
+        name = block.name
+        if block.holds(seller.region.box) or norm(name) == norm(seller.value) or set(seller.region.words) & set(block.name_words):
+            continue
+        if _party_heading(block) in ("delivery", "seller") or not looks_like_name(name, strict=True):
+            continue
+        score = 0.55 + (0.05 if legal_form(name) else 0.0) + (0.05 if 0.06 < block.box[1] < 0.35 else 0.0)
+        region = Region(block.name_words, page, 1.0, "below")
+        found.append(Candidate("buyer_name", _clean(name), score * (0.5 + 0.5 * region.confidence), region))
+    if not found:
+        return None
+    winner = max(found, key=lambda c: (c.score, -c.region.box[1]))
+    return winner, min(0.65, winner.score)
 
 
 def _addressee(doc: Document, seller: Candidate, evidence: dict[str, Evidence]) -> tuple[Candidate, float] | None:
@@ -293,3 +357,57 @@ def _corroboration(doc: Document, seller: Candidate, evidence: dict[str, Evidenc
                 bonus -= 0.1
             break
     return bonus
+
+
+def _vat_ids(doc: Document) -> list[tuple[Candidate, bool]]:
+    """Every VAT id printed on a line, as (candidate, whether its label names the buyer's): after a
+    VAT-id label, or bare when its check digits hold ("TVA : FR11999999998 - SIRET ...")."""
+    markers = lexicon().words("buyer_markers")
+    by_line: dict[int, list[Any]] = {}
+    for hit in doc.hits:
+        if hit.field == "seller_vat_id":
+            by_line.setdefault(id(hit.line), []).append(hit)
+    out = []
+    for index in doc.indexes:
+        for line in index.lines:
+            hits = by_line.get(id(line), [])
+            tokens = [norm(w.text) for w in line.words]
+            for hit in hits or [None]:
+                words = line.words[hit.end :] if hit is not None else line.words
+                found = parse_vat_id(" ".join(w.text for w in words)) if words else None
+                if found is None or (hit is None and not found[1]):
+                    continue
+                score = (0.85 if found[1] else 0.75) if hit is not None else 0.7
+                theirs = hit is not None and any(t in markers for t in tokens[: hit.end + 1])
+                region = Region(words, index.page, 1.0, "same-line")
+                out.append((Candidate("seller_vat_id", found[0], score, region, hit), theirs))
+    return out
+
+
+def _vat_owners(
+    doc: Document, evidence: dict[str, Evidence], buyer: Candidate | None, seller: Candidate | None
+) -> dict[str, tuple[Any, float]]:
+    """The seller's VAT id again where the one read is printed in the buyer's address block (a
+    letter prints the addressee's VAT id under its address), or where none was read."""
+    zones = buyer_zones(doc)
+    if buyer is not None:
+        block = block_of(address_blocks(buyer.region.page, top=1.0), buyer.region.box)
+        mixed = block is not None and seller is not None and block.holds(seller.region.box)
+        if block is not None and not mixed:
+            zones.append((block.page.number, block.box))
+    found = _vat_ids(doc)
+    mine = [c for c, theirs in found if not theirs and not inside(c.region.page.number, c.region.box, zones)]
+    held = evidence.get("seller_vat_id")
+    out: dict[str, tuple[Any, float]] = {}
+    if held is not None and not inside(held.page, held.box, zones):
+        return out
+    if held is not None:  # the buyer's, read as the seller's
+        value = (parse_vat_id(held.text) or ("",))[0]
+        theirs = [c for c, _ in found if c.value == value]
+        if theirs and "buyer_vat_id" not in evidence:
+            out["buyer_vat_id"] = (theirs[0], held.confidence)
+        mine = [c for c in mine if c.value != value]
+    winner, confidence = best(mine)
+    if winner is not None:
+        out["seller_vat_id"] = (winner, min(0.9, confidence))
+    return out
