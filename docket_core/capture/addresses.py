@@ -91,7 +91,8 @@ def _rows(page: Page) -> list[Line]:
             h = max(last.box[3] - last.box[1], 1e-4)
             same_row = abs(other.box[1] - last.box[1]) < 0.3 * h and abs(other.height - h) < 0.3 * h
             gap = (other.box[0] - last.box[2]) * page.width
-            if j not in used and same_row and 0 <= gap < 1.0 * h * page.height:
+            keyed = other.text.startswith(":") and len(words) <= 3  # "Nummer" ": 549910"
+            if j not in used and same_row and 0 <= gap and (gap < 1.0 * h * page.height or keyed):
                 words += other.words
                 used.add(j)
         out.append(Line(tuple(words)) if len(words) > len(line.words) else line)
@@ -106,10 +107,10 @@ def address_blocks(page: Page, top: float = 0.5) -> list[Block]:
     for i, first in enumerate(rows):
         if i in taken:
             continue
-        run, last = [first], first
+        run, last, joined = [first], first, []
         for j in range(i + 1, len(rows)):
             line = rows[j]
-            if line.box[1] - last.box[3] > 1.9 * last.height:
+            if line.box[1] - last.box[3] > 2.5 * last.height:
                 break  # rows are sorted by their tops: every later one is further down
             if j in taken:
                 continue
@@ -119,15 +120,18 @@ def address_blocks(page: Page, top: float = 0.5) -> list[Block]:
             similar = 0.6 < line.height / max(last.height, 1e-4) < 1.6
             if aligned and similar and line.box[1] >= last.box[3] - 0.3 * last.height:
                 run.append(line)
-                taken.add(j)
+                joined.append(j)
                 last = line
         heading = _heading(rows, first)
         if len(run) >= 3 and (_is_heading(first) or postal(first.text)):
             # "Adresse de livraison" printed as the block's first line; a sender's line over the
             # window ("Muster GmbH · Weg 1 · 12345 Stadt") is no part of the addressee's block.
             heading, run = (first if _is_heading(first) else None), run[1:]
+        while len(run) >= 3 and ":" in run[0].text:
+            run = run[1:]  # "Nummer : 549910" over the name: a key, not the name
         if len(run) >= 2 and any(postal(line.text) for line in run[1:6]):
             blocks.append(Block(page, tuple(run), heading))
+            taken.update(joined)
     return blocks
 
 
