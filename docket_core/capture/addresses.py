@@ -26,6 +26,7 @@ _POSTAL = [
     re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}\b"),  # "M1 2AE"
     re.compile(r"\b\d{3}\s\d{2,3}\b\s*[A-Za-zÀ-ÿ]"),  # "560 091", "114 55 Stockholm"
     re.compile(r"\b[A-Za-zÀ-ÿ]{3,}\s\d{3}\s?\d{3}\b"),  # "Bengaluru 560 091"
+    re.compile(r"\b[A-Za-zÀ-ÿ]{3,}\s[A-Z]\d{2}\s[A-Z0-9]{4}\b"),  # "Cork T12 X405"
 ]
 
 

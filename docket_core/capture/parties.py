@@ -286,12 +286,22 @@ def _party_heading(block: Block) -> str | None:
     return None
 
 
+def _without_sender(block: Block, seller: Candidate) -> Block:
+    """The block without the seller's name printed small over a window envelope's address."""
+    own = block.holds(seller.region.box) and not set(seller.region.words) <= set(block.lines[0].words)
+    second = block.lines[1].text if len(block.lines) >= 3 else "0"
+    if norm(block.lines[0].text) == norm(seller.value) and not own and not any(ch.isdigit() for ch in second):
+        return Block(block.page, block.lines[1:], block.lines[0])
+    return block
+
+
 def _window_addressee(doc: Document, seller: Candidate) -> tuple[Candidate, float] | None:
     """No buyer label: the name heading an address block at the top of the first page that is not
     the seller's block, nor a delivery address (a letter's address window)."""
     page = doc.pages[0]
     found = []
     for block in address_blocks(page, top=0.45):
+        block = _without_sender(block, seller)
         name = block.name
         if block.holds(seller.region.box) or norm(name) == norm(seller.value) or set(seller.region.words) & set(block.name_words):
             continue
@@ -392,6 +402,8 @@ def _vat_owners(
     zones = buyer_zones(doc)
     if buyer is not None:
         block = block_of(address_blocks(buyer.region.page, top=1.0), buyer.region.box)
+        if block is not None and seller is not None:
+            block = _without_sender(block, seller)
         mixed = block is not None and seller is not None and block.holds(seller.region.box)
         if block is not None and not mixed:
             zones.append((block.page.number, block.box))
