@@ -226,9 +226,19 @@ def _unlabelled_seller(doc: Document, evidence: dict[str, Evidence]) -> list[Can
             score += 0.1
         if domain and len(domain) >= 4 and domain in norm(text):
             score += 0.15
+        # The issuer prints its name again (a sender's line, a footer by its bank details); an addressee seldom.
+        score += 0.08 * min(2, _repeats(doc, text, line))
         score *= 0.5 + 0.5 * line.confidence
         out.append(Candidate("seller_name", text, min(score, 0.9), Region(words, page, 1.0, "same-line")))
     return out
+
+
+def _repeats(doc: Document, name: str, line: Line) -> int:
+    """How many other lines of the document print `name`."""
+    key = norm(name)
+    if len(key) < 5:
+        return 0
+    return sum(1 for page in doc.pages for other in page.lines if other is not line and key in norm(other.text))
 
 
 def _untitled(text: str) -> str:
