@@ -1,4 +1,4 @@
-"""Address blocks: a name over a street and a postcode line, the way a letter prints a party.
+"""Company names and address blocks: a name over a street and a postcode line, as a letter prints a party.
 
 A block is a run of lines starting at one left edge, one under the other at a line's spacing and
 of one type size; it is an address when one of its lines after the first holds a postcode
@@ -17,7 +17,43 @@ import re
 from docket_core.capture.lexicon import lexicon, norm
 from docket_core.capture.pages import Box, Line, Page, Word, union
 
-__all__ = ["Block", "address_blocks", "block_of", "postal"]
+__all__ = ["Block", "address_blocks", "block_of", "heading_kind", "legal_form", "looks_like_name", "postal"]
+
+
+def legal_form(text: str) -> bool:
+    """Whether `text` ends with (or holds) a company's legal form."""
+    tokens = [t for t in (norm(w) for w in re.split(r"[\s,()]+", text)) if t]
+    joined = lexicon().words("legal_forms")
+    whole = "".join(tokens)
+    # OCR runs words together ("ABCHOTRADING"): a long legal form ending the name still counts.
+    if any(len(form) >= 5 and whole.endswith(form) and len(whole) > len(form) + 2 for form in joined):
+        return True
+    for size in (3, 2, 1):
+        for i in range(max(0, len(tokens) - size - 1), len(tokens) - size + 1):
+            if "".join(tokens[i : i + size]) in joined and i > 0:
+                return True
+    return False
+
+
+def looks_like_name(text: str, strict: bool = False) -> bool:
+    """Letters, few digits, no address or contact words (those only checked when `strict`)."""
+    text = text.strip(" :-,")
+    letters = sum(ch.isalpha() for ch in text)
+    digits = sum(ch.isdigit() for ch in text)
+    if letters < 3 or digits > letters / 3 or len(text) > 90 or "@" in text:
+        return False
+    if strict:
+        bad = lexicon().words("not_name_words")
+        tokens = [norm(w) for w in re.split(r"[\s,]+", text)]
+        if any(t in bad for t in tokens):
+            return False
+        # OCR runs an address word into the next ("JALANBANTING", "TMNINDAH").
+        streets = lexicon().words("street_words")
+        if any(t.startswith(b) and len(t) > len(b) + 2 for t in tokens for b in streets):
+            return False
+    return True
+
+
 
 _POSTAL = [
     re.compile(r"(?<![\d.,/:-])\d{4,5}(?![\d.,/:])\s*[A-Za-zÀ-ÿ]"),  # "80066 München", "88802Spielkreis"
@@ -57,8 +93,6 @@ class Block:
         if len(self.lines) > 2 and all(norm(w.text) in salutations for w in first.words):
             return words + self.lines[1].words  # "Herrn" / "Max Mustermann"
         if len(self.lines) > 2 and not postal(self.lines[1].text) and not _digits(self.lines[1].text):
-            from docket_core.capture.parties import legal_form
-
             if legal_form(self.lines[1].text) and not legal_form(first.text):
                 return words + self.lines[1].words
         return words
@@ -100,9 +134,10 @@ def _rows(page: Page) -> list[Line]:
     return out
 
 
-def address_blocks(page: Page, top: float = 0.5) -> list[Block]:
+def address_blocks(page: Page, top: float = 1.0) -> list[Block]:
     """The address blocks of `page` starting above `top` (a share of its height)."""
     rows = [row for row in _rows(page) if row.box[1] < top]
+    kinds = [heading_kind(row) for row in rows]
     taken: set[int] = set()
     blocks = []
     for i, first in enumerate(rows):
@@ -113,38 +148,54 @@ def address_blocks(page: Page, top: float = 0.5) -> list[Block]:
             line = rows[j]
             if line.box[1] - last.box[3] > 2.5 * last.height:
                 break  # rows are sorted by their tops: every later one is further down
-            if j in taken:
-                continue
-            if len(run) >= 8 or (_is_heading(line) and line.box[0] - first.box[0] < 0.012):
-                break  # the next party's heading ("Käufer:") ends this block
             aligned = abs(line.box[0] - first.box[0]) < 0.012
-            similar = 0.6 < line.height / max(last.height, 1e-4) < 1.6
-            if aligned and similar and line.box[1] >= last.box[3] - 0.3 * last.height:
+            if j in taken or not aligned:
+                continue
+            if len(run) >= 8 or kinds[j] is not None:
+                break  # the next party's heading ("Käufer:") ends this block
+            if 0.6 < line.height / max(last.height, 1e-4) < 1.6 and line.box[1] >= last.box[3] - 0.3 * last.height:
                 run.append(line)
                 joined.append(j)
                 last = line
-        heading = _heading(rows, first)
-        if len(run) >= 3 and (_is_heading(first) or postal(first.text)):
+        dropped = len(run) >= 3 and (kinds[i] is not None or postal(first.text))
+        if dropped:
             # "Adresse de livraison" printed as the block's first line; a sender's line over the
             # window ("Muster GmbH · Weg 1 · 12345 Stadt") is no part of the addressee's block.
-            heading, run = (first if _is_heading(first) else None), run[1:]
+            run = run[1:]
         while len(run) >= 3 and ":" in run[0].text:
             run = run[1:]  # "Nummer : 549910" over the name: a key, not the name
         if len(run) >= 2 and any(postal(line.text) for line in run[1:6]):
+            heading = (first if kinds[i] is not None else None) if dropped else _heading(rows, first)
             blocks.append(Block(page, tuple(run), heading))
             taken.update(joined)
     return blocks
 
 
-def _is_heading(line: Line) -> bool:
-    """A party's or a delivery address's heading ("Adresse de livraison", "Kunde:", "Bill to")."""
+def heading_kind(line: Line) -> str | None:
+    """Whose address a heading announces: "buyer" ("Kunde:", "Bill to"), "seller" ("Lieferant"),
+    "delivery" ("Adresse de livraison", "Ship to" aside) or None for a line that is no such heading."""
+    if len(line.words) > 4:
+        return None
     text = norm(line.text)
+    exact, prefixes = _heading_labels()
+    if text in exact:
+        return exact[text]
+    return next((kind for label, kind in prefixes if text.startswith(label)), None)
+
+
+@functools.cache
+def _heading_labels() -> tuple[dict[str, str], tuple[tuple[str, str], ...]]:
+    """Heading labels as {label: kind}, and those long enough to head a longer line ("Kunde:" is
+    "kunde"; "Rechnungsempfänger" may go on), in the order given."""
     lex = lexicon()
-    labels = [*lex.words("delivery_labels")] + [
-        "".join(phrase) for field in ("buyer_name", "seller_name") for phrases in lex.labels[field].values()
-        for phrase in phrases
+    pairs = [(label, "delivery") for label in sorted(lex.words("delivery_labels"))] + [
+        ("".join(phrase), field.removesuffix("_name"))
+        for field in ("buyer_name", "seller_name") for phrases in lex.labels[field].values() for phrase in phrases
     ]  # fmt: skip
-    return len(line.words) <= 4 and any(text == label or text.startswith(label) and len(label) >= 5 for label in labels)
+    exact: dict[str, str] = {}
+    for label, kind in pairs:
+        exact.setdefault(label, kind)
+    return exact, tuple((label, kind) for label, kind in pairs if len(label) >= 5)
 
 
 def _heading(rows: list[Line], first: Line) -> Line | None:

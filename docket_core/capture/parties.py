@@ -13,52 +13,25 @@ import dataclasses
 import re
 from typing import Any
 
+from docket_core.capture.addresses import (
+    Block,
+    address_blocks,
+    block_of,
+    heading_kind,
+    legal_form,
+    looks_like_name,
+)
 from docket_core.capture.candidates import Candidate, Document, best, label_score
 from docket_core.capture.lexicon import lexicon, norm
-from docket_core.capture.addresses import Block, address_blocks, block_of
-from docket_core.capture.pages import Line, Page, Word, union
-from docket_core.capture.values import parse_vat_id
+from docket_core.capture.pages import Box, Line, Page, Word, union
 from docket_core.capture.regions import Index, Region, value_regions
+from docket_core.capture.values import parse_vat_id
 from docket_core.workflows.model import Evidence
 
 __all__ = ["buyer_zones", "find_parties", "inside", "legal_form", "looks_like_name"]
 
 _Zones = list[tuple[int, tuple[float, float, float, float]]]
 _NAME_LABELS = {"name", "firma", "company", "nom", "naam", "nombre", "nome", "raisonsociale", "bedrijf"}
-
-
-def legal_form(text: str) -> bool:
-    """Whether `text` ends with (or holds) a company's legal form."""
-    tokens = [t for t in (norm(w) for w in re.split(r"[\s,()]+", text)) if t]
-    joined = lexicon().words("legal_forms")
-    whole = "".join(tokens)
-    # OCR runs words together ("ABCHOTRADING"): a long legal form ending the name still counts.
-    if any(len(form) >= 5 and whole.endswith(form) and len(whole) > len(form) + 2 for form in joined):
-        return True
-    for size in (3, 2, 1):
-        for i in range(max(0, len(tokens) - size - 1), len(tokens) - size + 1):
-            if "".join(tokens[i : i + size]) in joined and i > 0:
-                return True
-    return False
-
-
-def looks_like_name(text: str, strict: bool = False) -> bool:
-    """Letters, few digits, no address or contact words (those only checked when `strict`)."""
-    text = text.strip(" :-,")
-    letters = sum(ch.isalpha() for ch in text)
-    digits = sum(ch.isdigit() for ch in text)
-    if letters < 3 or digits > letters / 3 or len(text) > 90 or "@" in text:
-        return False
-    if strict:
-        bad = lexicon().words("not_name_words")
-        tokens = [norm(w) for w in re.split(r"[\s,]+", text)]
-        if any(t in bad for t in tokens):
-            return False
-        # OCR runs an address word into the next ("JALANBANTING", "TMNINDAH").
-        streets = lexicon().words("street_words")
-        if any(t.startswith(b) and len(t) > len(b) + 2 for t in tokens for b in streets):
-            return False
-    return True
 
 
 def _clean(text: str) -> str:
@@ -86,7 +59,7 @@ def respace(text: str) -> str:
     return text
 
 
-def _block_name(index: Index, label_box: tuple[float, float, float, float]) -> tuple[Region, float] | None:
+def _block_name(index: Index, label_box: Box, blocks: _Blocks) -> tuple[Region, float] | None:
     """The name in a party's block below its heading: the value of a "Name:" row, else the first
     name-like line that is no "key: value" row ("Nummer: 549910", "Globale Nummer: ...")."""
     for line in index.below(label_box, rows=10)[:7]:
@@ -101,20 +74,32 @@ def _block_name(index: Index, label_box: tuple[float, float, float, float]) -> t
         if keyed:
             continue
         if looks_like_name(line.text, strict=True):
-            return Region(_whole_name(index.page, line), index.page, 1.0, "below"), 0.8
+            return Region(_whole_name(line, blocks(index.page)), index.page, 1.0, "below"), 0.8
     return None
 
 
-def _whole_name(page: Page, line: Line) -> tuple[Word, ...]:
+def _whole_name(line: Line, blocks: list[Block]) -> tuple[Word, ...]:
     """The words of a name that starts on `line`: the name of the address block it heads, which
     may go on to the next line ("Herrn" / "Max Mustermann"), else the line."""
-    for block in address_blocks(page, top=1.0):
+    for block in blocks:
         if set(line.words) <= set(block.name_words) and block.lines[0].box[1] >= line.box[1] - 1e-4:
             return block.name_words
     return line.words
 
 
-def _labelled(doc: Document, field: str) -> list[Candidate]:
+class _Blocks:
+    """Each page's address blocks, found once for a document."""
+
+    def __init__(self) -> None:
+        self._found: dict[int, list[Block]] = {}
+
+    def __call__(self, page: Page) -> list[Block]:
+        if page.number not in self._found:
+            self._found[page.number] = address_blocks(page)
+        return self._found[page.number]
+
+
+def _labelled(doc: Document, field: str, blocks: _Blocks) -> list[Candidate]:
     skip_after = lexicon().words("not_name_after")
     out = []
     for hit in doc.hits:
@@ -145,7 +130,7 @@ def _labelled(doc: Document, field: str) -> list[Candidate]:
             continue
         if rest:
             continue  # "To: 12.03.2024", "Customer no.: 4711": not a party heading
-        if (found := _block_name(index, label_box)) is not None:
+        if (found := _block_name(index, label_box, blocks)) is not None:
             region, weight = found
             out.append(Candidate(field, _clean(region.text).lstrip(": "), weight * label_score(hit), region, hit))
     return out
@@ -262,11 +247,12 @@ def find_parties(doc: Document, evidence: dict[str, Evidence]) -> dict[str, tupl
     """seller_name and buyer_name as (candidate, confidence)."""
 
     out: dict[str, tuple[Any, float]] = {}
-    buyer, buyer_conf = best(_labelled(doc, "buyer_name"))
+    blocks = _Blocks()
+    buyer, buyer_conf = best(_labelled(doc, "buyer_name", blocks))
     buyer = _respaced(buyer)
     if buyer is not None:
         out["buyer_name"] = (buyer, buyer_conf)
-    sellers = _labelled(doc, "seller_name")
+    sellers = _labelled(doc, "seller_name", blocks)
     if not sellers:
         sellers = [c for c in _unlabelled_seller(doc, evidence) if buyer is None or c.value != buyer.value]
     seller, seller_conf = best(sellers)
@@ -274,26 +260,12 @@ def find_parties(doc: Document, evidence: dict[str, Evidence]) -> dict[str, tupl
     if seller is not None:
         out["seller_name"] = (seller, min(0.97, seller_conf + _corroboration(doc, seller, evidence)))
     if buyer is None and seller is not None:
-        addressee = _window_addressee(doc, seller) or _addressee(doc, seller, evidence)
+        addressee = _window_addressee(doc, seller, blocks) or _addressee(doc, seller, evidence)
         if addressee is not None:
             out["buyer_name"] = addressee
             buyer = addressee[0]
-    out.update(_vat_owners(doc, evidence, buyer, seller))
+    out.update(_vat_owners(doc, evidence, buyer, seller, blocks))
     return out
-
-
-def _party_heading(block: Block) -> str | None:
-    """Whose a block is by the heading above it: "buyer", "seller", "delivery" or None."""
-    if block.heading is None:
-        return None
-    text = norm(block.heading.text)
-    if any(text.startswith(label) for label in lexicon().words("delivery_labels")):
-        return "delivery"
-    for field in ("buyer_name", "seller_name"):
-        for phrases in lexicon().labels[field].values():
-            if any(text.startswith("".join(phrase)) for phrase in phrases if len("".join(phrase)) >= 4):
-                return field.removesuffix("_name")
-    return None
 
 
 def _without_sender(block: Block, seller: Candidate) -> Block:
@@ -305,17 +277,20 @@ def _without_sender(block: Block, seller: Candidate) -> Block:
     return block
 
 
-def _window_addressee(doc: Document, seller: Candidate) -> tuple[Candidate, float] | None:
+def _window_addressee(doc: Document, seller: Candidate, blocks: _Blocks) -> tuple[Candidate, float] | None:
     """No buyer label: the name heading an address block at the top of the first page that is not
     the seller's block, nor a delivery address (a letter's address window)."""
     page = doc.pages[0]
     found = []
-    for block in address_blocks(page, top=0.45):
+    for block in blocks(page):
+        if block.box[1] >= 0.45:
+            continue
         block = _without_sender(block, seller)
         name = block.name
-        if block.holds(seller.region.box) or norm(name) == norm(seller.value) or set(seller.region.words) & set(block.name_words):
-            continue
-        if _party_heading(block) in ("delivery", "seller") or not looks_like_name(name, strict=True):
+        if block.holds(seller.region.box) or norm(name) == norm(seller.value):
+            continue  # the seller's own block
+        whose = heading_kind(block.heading) if block.heading is not None else None
+        if whose in ("delivery", "seller") or not looks_like_name(name, strict=True):
             continue
         score = 0.55 + (0.05 if legal_form(name) else 0.0) + (0.05 if 0.06 < block.box[1] < 0.35 else 0.0)
         region = Region(block.name_words, page, 1.0, "below")
@@ -405,13 +380,13 @@ def _vat_ids(doc: Document) -> list[tuple[Candidate, bool]]:
 
 
 def _vat_owners(
-    doc: Document, evidence: dict[str, Evidence], buyer: Candidate | None, seller: Candidate | None
+    doc: Document, evidence: dict[str, Evidence], buyer: Candidate | None, seller: Candidate | None, blocks: _Blocks
 ) -> dict[str, tuple[Any, float]]:
     """The seller's VAT id again where the one read is printed in the buyer's address block (a
     letter prints the addressee's VAT id under its address), or where none was read."""
     zones = buyer_zones(doc)
     if buyer is not None:
-        block = block_of(address_blocks(buyer.region.page, top=1.0), buyer.region.box)
+        block = block_of(blocks(buyer.region.page), buyer.region.box)
         if block is not None and seller is not None:
             block = _without_sender(block, seller)
         mixed = block is not None and seller is not None and block.holds(seller.region.box)

@@ -48,14 +48,14 @@ class TestLetters:
             "Au Bon Pain SARL - 3 chemin des Oliviers - 84340 Malaucène\n"
             "\n\n\n"
             "Adresse de livraison\n"
-            "Entrepôt Nord SAS                   Ma Boutique SAS\n"
+            "Entrepôt du Nord                    Ma jolie boutique\n"
             "12 rue du Port                      35 rue de la République\n"
             "59000 Lille                         69001 Lyon\n"
             "\n\n"
             "Facture N° FA-2017-10\n"
             "Total TTC : 120,00 €\n"
         )
-        assert _extract(text)["buyer_name"] == "Ma Boutique SAS"
+        assert _extract(text)["buyer_name"] == "Ma jolie boutique"
 
     def test_the_sellers_name_printed_small_over_the_window_is_the_sender_not_the_addressee(self) -> None:
         text = (
