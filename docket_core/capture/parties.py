@@ -179,6 +179,7 @@ def _unlabelled_seller(doc: Document, evidence: dict[str, Evidence]) -> list[Can
     median = heights[len(heights) // 2]
     vat = evidence.get("seller_vat_id")
     domain = _email_domain(doc)
+    title = _title_top(page)
     # A line a label heads ("Rechnungsnummer: 4711") is no name; a title at its end ("Muster UG  RECHNUNG") may be.
     label_lines = {id(hit.line) for hit in doc.hits if hit.start == 0 or hit.field in ("seller_name", "buyer_name")}
     out = []
@@ -188,16 +189,14 @@ def _unlabelled_seller(doc: Document, evidence: dict[str, Evidence]) -> list[Can
             continue
         # A letterhead puts the address after the name: "Au bon moulin SARL - 1242 chemin ... - France",
         # a receipt its registration number: "VIVOPAC MARKETING SDN BHD (1070687-M)".
-        text = _clean(re.split(r"\s[-\u2013|\u2022]\s|,\s", line.text)[0])
+        if _owner_line(page.lines, position):
+            continue  # "Owned By:" / "SANYU SUPPLY SDN BHD": the shop's owner, not the name it trades under
+        text = _clean(re.split(r"\s[-\u2013|\u2022]\s|,\s", line.text.translate(_BRACKETS))[0])
         text = _clean(re.sub(r"\s*(?:\([^()]*\d[^()]*\)|\b\d{5,}-?[A-Z]?)\s*$", "", text))
         text = _untitled(text)
         words = line.words
-        if position > 0 and legal_form(text) and not legal_form(page.lines[position - 1].text):
-            above = page.lines[position - 1]
-            # "POPULAR BOOK" / "CO. (M) SDN BHD": a name wrapped onto a second line.
-            close = 0 <= y0 - above.box[3] < 0.8 * line.height and abs(above.height - line.height) < 0.3 * line.height
-            if close and looks_like_name(above.text, strict=True) and len(text.split()) <= 4:
-                text, words = f"{_clean(above.text)} {text}", above.words + line.words
+        if legal_form(text):
+            text, words = _wrapped(page.lines, position, text)
         if not looks_like_name(text, strict=True):
             continue
         score = 0.3 if not text[:1].isdigit() else 0.2  # "30, Jln ..." is more often a street than a name
@@ -213,9 +212,52 @@ def _unlabelled_seller(doc: Document, evidence: dict[str, Evidence]) -> list[Can
             score += 0.15
         # The issuer prints its name again (a sender's line, a footer by its bank details); an addressee seldom.
         score += 0.08 * min(2, _repeats(doc, text, line))
+        if title is not None and y0 > title:
+            score -= 0.1  # below the document's title: more often the addressee
         score *= 0.5 + 0.5 * line.confidence
+        if line.confidence < 0.7:
+            score *= line.confidence  # a logo read as letters ("SeM. aAenl")
         out.append(Candidate("seller_name", text, min(score, 0.9), Region(words, page, 1.0, "same-line")))
     return out
+
+
+_BRACKETS = str.maketrans("\uff08\uff09", "()")  # full-width brackets of a receipt's registration number
+
+
+def _wrapped(lines: list[Line], position: int, text: str) -> tuple[str, tuple[Word, ...]]:
+    """A name ending in a legal form with the one or two lines it was wrapped from ("POPULAR BOOK" /
+    "CO. (M) SDN BHD", "AIK HUAT HARDWARE" / "ENTERPRISE (SETIA" / "ALAM) SDN BHD")."""
+    line = lines[position]
+    words = line.words
+    if len(text.split()) > 4:
+        return text, words  # a wrapped tail is short
+    for above in reversed(lines[max(0, position - 2) : position]):
+        close = -0.3 * line.height <= words[0].box[1] - above.box[3] < 0.8 * line.height  # OCR boxes overlap
+        similar = abs(above.height - line.height) < 0.3 * line.height
+        if not (close and similar) or legal_form(above.text) or not looks_like_name(above.text, strict=True):
+            break
+        if len(text.split()) + len(above.words) > 8:
+            break
+        text, words = f"{_clean(above.text)} {text}", above.words + words
+    return text, words
+
+
+def _owner_line(lines: list[Line], position: int) -> bool:
+    """Whether a line names the company that owns or runs the shop ("Owned By: ..." on it or above it)."""
+    owners = lexicon().words("owner_words")
+    here = norm(lines[position].text)
+    above = norm(lines[position - 1].text) if position > 0 else ""
+    return any(here.startswith(o) or (above.endswith(o) and len(above) <= len(o) + 2) for o in owners)
+
+
+def _title_top(page: Page) -> float | None:
+    """The bottom of the first page's title line ("TAX INVOICE", "Rechnung"), if one heads its top half."""
+    titles = lexicon().words("title_words")
+    for line in page.lines:
+        text = norm(line.text)
+        if line.box[1] < 0.5 and len(line.words) <= 4 and any(text.startswith(t) for t in titles if len(t) >= 4):
+            return line.box[3]
+    return None
 
 
 def _repeats(doc: Document, name: str, line: Line) -> int:
