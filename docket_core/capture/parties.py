@@ -218,7 +218,8 @@ def _unlabelled_seller(doc: Document, evidence: dict[str, Evidence]) -> list[Can
         if line.confidence < 0.7:
             score *= line.confidence  # a logo read as letters ("SeM. aAenl")
         out.append(Candidate("seller_name", text, min(score, 0.9), Region(words, page, 1.0, "same-line")))
-    return out
+    # The first line of a wrapped name is no name of its own ("AIK HUAT HARDWARE" / ... / "ALAM) SDN BHD").
+    return [c for c in out if not any(set(c.region.words) < set(o.region.words) for o in out)]
 
 
 _BRACKETS = str.maketrans("\uff08\uff09", "()")  # full-width brackets of a receipt's registration number
@@ -234,7 +235,8 @@ def _wrapped(lines: list[Line], position: int, text: str) -> tuple[str, tuple[Wo
     for above in reversed(lines[max(0, position - 2) : position]):
         close = -0.3 * line.height <= words[0].box[1] - above.box[3] < 0.8 * line.height  # OCR boxes overlap
         similar = abs(above.height - line.height) < 0.3 * line.height
-        if not (close and similar) or legal_form(above.text) or not looks_like_name(above.text, strict=True):
+        ends_a_name = re.search(rf"\b{_FORMS}\.?\s*$", above.text, re.IGNORECASE)  # "... SDN BHD": a name of its own
+        if not (close and similar) or ends_a_name or not looks_like_name(above.text, strict=True):
             break
         if len(text.split()) + len(above.words) > 8:
             break

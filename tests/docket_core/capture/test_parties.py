@@ -10,7 +10,7 @@ import pytest
 from docket_core.capture.addresses import address_blocks, postal
 from docket_core.capture.documents import read_pdf
 from docket_core.capture.fields import extract
-from docket_core.capture.pages import page_from_text
+from docket_core.capture.pages import Line, Page, Word, page_from_text
 from docket_core.evaluate.score import is_right
 from docket_core.synth import make_document, write_document
 
@@ -135,6 +135,54 @@ class TestLabelledBlocks:
             "Prazet & Belora GmbH\n"
         )
         assert _extract(text)["seller_name"] == "Gravellum Bürotechnik UG (haftungsbeschränkt)"
+
+
+def _ocr_page(rows: list[tuple[str, float, float]]) -> Page:
+    """A receipt as the recogniser reads it: each row (text, left edge, type height) one under the other."""
+    lines, y = [], 0.05
+    for text, x0, height in rows:
+        words, x = [], x0
+        for token in text.split():
+            width = 0.6 * height * len(token) * 2.5  # a receipt is about 2.5 times as tall as wide
+            words.append(Word(token, (x, y, x + width, y + height), 0.95))
+            x += width + 0.6 * height * 2.5
+        lines.append(Line(tuple(words)))
+        y += 1.3 * height
+    return Page(1, lines, "ocr", 400.0, 1000.0)
+
+
+def _receipt_seller(rows: list[tuple[str, float, float]]) -> str | None:
+    values, _, _ = extract([_ocr_page(rows)])
+    return values.get("seller_name")
+
+
+class TestReceiptSellers:
+    def test_the_shop_is_the_seller_not_the_company_that_owns_it(self) -> None:
+        rows = [("SANYU STATIONERY SHOP", 0.07, 0.025), ("NO. 31G, JALAN SETIA INDAH", 0.07, 0.02),
+                ("40170 SETIA ALAM", 0.07, 0.016), ("GST ID No: 001531760640", 0.07, 0.016),
+                ("TAX INVOICE", 0.6, 0.019), ("Owned By:", 0.06, 0.018), ("SANYU SUPPLY SDN BHD (1135772-K)", 0.06, 0.016),
+                ("TOTAL 12.00", 0.07, 0.016), ("CASH 20.00", 0.07, 0.016)]  # fmt: skip
+        assert _receipt_seller(rows) == "SANYU STATIONERY SHOP"
+
+    def test_a_registration_number_in_full_width_brackets_is_no_part_of_the_name(self) -> None:
+        rows = [("AEON CO. (M) BHD \uff08126926-H\uff09", 0.35, 0.016), ("3RD FLR, AEON TAMAN MALURI SC", 0.34, 0.017),
+                ("CHERAS, 55100 KUALA LUMPUR", 0.35, 0.017), ("Total Sales Incl GST 75.00", 0.29, 0.018),
+                ("CASH 100.00", 0.29, 0.016)]  # fmt: skip
+        assert _receipt_seller(rows) == "AEON CO. (M) BHD"
+
+    def test_a_name_wrapped_over_three_lines_is_read_whole(self) -> None:
+        rows = [("AIK HUAT HARDWARE", 0.14, 0.022), ("ENTERPRISE (SETIA", 0.14, 0.022), ("ALAM) SDN BHD", 0.22, 0.021),
+                ("822737-X", 0.4, 0.019), ("NO. 17-G, JALAN SETIA INDAH", 0.2, 0.022), ("TOTAL 33.00", 0.07, 0.02),
+                ("CASH 50.00", 0.07, 0.02)]  # fmt: skip
+        assert _receipt_seller(rows) == "AIK HUAT HARDWARE ENTERPRISE (SETIA ALAM) SDN BHD"
+
+    def test_the_customer_printed_below_the_title_is_not_the_seller(self) -> None:
+        rows = [("GARDENIA BAKERIES (KL) SDN BHD (139386-X)", 0.06, 0.02), ("Lot 3, Jalan Pelabur 23/1,", 0.28, 0.019),
+                ("40300 Shah Alam, Selangor.", 0.26, 0.02), ("GST ID: 000381399040", 0.31, 0.018),
+                ("TAX INVOICE / ADJUSTMENT NOTE", 0.23, 0.029), ("Date: 30/07/2017", 0.52, 0.018),
+                ("MAKASSAR FRESH MARKET SDN BHD", 0.05, 0.027), ("GROUND FLOOR, NO. 4 & 6,", 0.05, 0.02),
+                ("Total 41.94", 0.5, 0.02)]  # fmt: skip
+        assert _receipt_seller(rows) == "GARDENIA BAKERIES (KL) SDN BHD"
 
 
 class TestAddressBlocks:
