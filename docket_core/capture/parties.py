@@ -257,7 +257,7 @@ def _title_top(page: Page) -> float | None:
     titles = lexicon().words("title_words")
     for line in page.lines:
         text = norm(line.text)
-        if line.box[1] < 0.5 and len(line.words) <= 4 and any(text.startswith(t) for t in titles if len(t) >= 4):
+        if line.box[1] < 0.5 and len(text) <= 30 and any(text.startswith(t) for t in titles if len(t) >= 4):
             return line.box[3]
     return None
 

@@ -137,21 +137,22 @@ class TestLabelledBlocks:
         assert _extract(text)["seller_name"] == "Gravellum Bürotechnik UG (haftungsbeschränkt)"
 
 
-def _ocr_page(rows: list[tuple[str, float, float]]) -> Page:
-    """A receipt as the recogniser reads it: each row (text, left edge, type height) one under the other."""
+def _ocr_page(rows: list[tuple]) -> Page:
+    """A receipt as the recogniser reads it: each row (text, left edge, type height[, confidence])
+    one under the other."""
     lines, y = [], 0.05
-    for text, x0, height in rows:
+    for text, x0, height, *confidence in rows:
         words, x = [], x0
         for token in text.split():
             width = 0.6 * height * len(token) * 2.5  # a receipt is about 2.5 times as tall as wide
-            words.append(Word(token, (x, y, x + width, y + height), 0.95))
+            words.append(Word(token, (x, y, x + width, y + height), confidence[0] if confidence else 0.95))
             x += width + 0.6 * height * 2.5
         lines.append(Line(tuple(words)))
         y += 1.3 * height
     return Page(1, lines, "ocr", 400.0, 1000.0)
 
 
-def _receipt_seller(rows: list[tuple[str, float, float]]) -> str | None:
+def _receipt_seller(rows: list[tuple]) -> str | None:
     values, _, _ = extract([_ocr_page(rows)])
     return values.get("seller_name")
 
@@ -177,10 +178,10 @@ class TestReceiptSellers:
         assert _receipt_seller(rows) == "AIK HUAT HARDWARE ENTERPRISE (SETIA ALAM) SDN BHD"
 
     def test_the_customer_printed_below_the_title_is_not_the_seller(self) -> None:
-        rows = [("GARDENIA BAKERIES (KL) SDN BHD (139386-X)", 0.06, 0.02), ("Lot 3, Jalan Pelabur 23/1,", 0.28, 0.019),
+        rows = [("GARDENIA BAKERIES (KL) SDN BHD (139386-X)", 0.06, 0.02, 0.9), ("Lot 3, Jalan Pelabur 23/1,", 0.28, 0.019),
                 ("40300 Shah Alam, Selangor.", 0.26, 0.02), ("GST ID: 000381399040", 0.31, 0.018),
                 ("TAX INVOICE / ADJUSTMENT NOTE", 0.23, 0.029), ("Date: 30/07/2017", 0.52, 0.018),
-                ("MAKASSAR FRESH MARKET SDN BHD", 0.05, 0.027), ("GROUND FLOOR, NO. 4 & 6,", 0.05, 0.02),
+                ("MAKASSAR FRESH MARKET SDN BHD", 0.05, 0.027, 0.99), ("GROUND FLOOR, NO. 4 & 6,", 0.05, 0.02),
                 ("Total 41.94", 0.5, 0.02)]  # fmt: skip
         assert _receipt_seller(rows) == "GARDENIA BAKERIES (KL) SDN BHD"
 
