@@ -1,4 +1,4 @@
-"""Company names and address blocks: a name over a street and a postcode line, as a letter prints a party.
+"""Address blocks: a name over a street and a postcode line, as a letter prints a party.
 
 A block is a run of lines starting at one left edge, one under the other at a line's spacing and
 of one type size; it is an address when one of its lines after the first holds a postcode
@@ -15,44 +15,10 @@ import functools
 import re
 
 from docket_core.capture.lexicon import lexicon, norm
+from docket_core.capture.names import legal_form
 from docket_core.capture.pages import Box, Line, Page, Word, union
 
-__all__ = ["Block", "address_blocks", "block_of", "heading_kind", "legal_form", "looks_like_name", "postal"]
-
-
-def legal_form(text: str) -> bool:
-    """Whether `text` ends with (or holds) a company's legal form."""
-    tokens = [t for t in (norm(w) for w in re.split(r"[\s,()]+", text)) if t]
-    joined = lexicon().words("legal_forms")
-    whole = "".join(tokens)
-    # OCR runs words together ("ABCHOTRADING"): a long legal form ending the name still counts.
-    if any(len(form) >= 5 and whole.endswith(form) and len(whole) > len(form) + 2 for form in joined):
-        return True
-    for size in (3, 2, 1):
-        for i in range(max(0, len(tokens) - size - 1), len(tokens) - size + 1):
-            if "".join(tokens[i : i + size]) in joined and i > 0:
-                return True
-    return False
-
-
-def looks_like_name(text: str, strict: bool = False) -> bool:
-    """Letters, few digits, no address or contact words (those only checked when `strict`)."""
-    text = text.strip(" :-,")
-    letters = sum(ch.isalpha() for ch in text)
-    digits = sum(ch.isdigit() for ch in text)
-    if letters < 3 or digits > letters / 3 or len(text) > 90 or "@" in text:
-        return False
-    if strict:
-        bad = lexicon().words("not_name_words")
-        tokens = [norm(w) for w in re.split(r"[\s,]+", text)]
-        if any(t in bad for t in tokens):
-            return False
-        # OCR runs an address word into the next ("JALANBANTING", "TMNINDAH").
-        streets = lexicon().words("street_words")
-        if any(t.startswith(b) and len(t) > len(b) + 2 for t in tokens for b in streets):
-            return False
-    return True
-
+__all__ = ["Block", "address_blocks", "block_of", "heading_kind", "postal"]
 
 
 _POSTAL = [

@@ -1,10 +1,15 @@
-"""Seller and buyer: the issuer of the document, not its addressee.
+"""Seller and buyer: the issuer of the document, not its addressee, and whose VAT id is whose.
 
-A labelled party ("Seller:", "Bill to", "Käufer") is read after its label, from a "Name:" line of
-its block, or from the first name-like line below it. Without a seller label, the seller is the
-company name printed at the top of the first page: a line ending in a legal form (GmbH, Ltd, B.V.,
-S.A.S., SDN BHD), in large type, near the VAT id, outside the buyer's block, or the name the
-e-mail domain spells.
+A labelled party ("Seller:", "Bill to", "Käufer"; not "Cod. cliente") is read after its label, from
+a "Name:" line of its block, or from the first name-like line below it, whole when its address
+block carries it on ("Herrn" / "Max Mustermann"). Without a seller label, the seller is the company
+name printed at the top of the first page: a line ending in a legal form (GmbH, Ltd, B.V., S.A.S.,
+SDN BHD), in large type, near the VAT id, outside the buyer's block, above the title, printed
+again elsewhere, or the name the e-mail domain spells; not the shop's owner ("Owned By:").
+Without a buyer label, the buyer is the name heading an address block at the top of the first
+page that is neither the seller's nor a delivery address (a window envelope's). A VAT id printed
+in the buyer's block is the buyer's; the seller's is then another one, labelled or with valid
+check digits.
 """
 
 from __future__ import annotations
@@ -13,50 +18,28 @@ import dataclasses
 import re
 from typing import Any
 
-from docket_core.capture.addresses import (
-    Block,
-    address_blocks,
-    block_of,
-    heading_kind,
-    legal_form,
-    looks_like_name,
-)
+from docket_core.capture.addresses import Block, address_blocks, block_of, heading_kind
 from docket_core.capture.candidates import Candidate, Document, best, label_score
 from docket_core.capture.lexicon import lexicon, norm
+from docket_core.capture.names import (
+    BRACKETS,
+    clean,
+    legal_form,
+    looks_like_name,
+    names_owner,
+    respace,
+    without_title,
+    wrapped_name,
+)
 from docket_core.capture.pages import Box, Line, Page, Word, union
 from docket_core.capture.regions import Index, Region, value_regions
 from docket_core.capture.values import parse_vat_id
 from docket_core.workflows.model import Evidence
 
-__all__ = ["buyer_zones", "find_parties", "inside", "legal_form", "looks_like_name"]
+__all__ = ["buyer_zones", "find_parties", "inside", "legal_form", "looks_like_name", "respace"]
 
 _Zones = list[tuple[int, tuple[float, float, float, float]]]
 _NAME_LABELS = {"name", "firma", "company", "nom", "naam", "nombre", "nome", "raisonsociale", "bedrijf"}
-
-
-def _clean(text: str) -> str:
-    return text.strip(" :-,|")
-
-
-_FORMS = r"(?:GmbH|mbH|AG|KG|OHG|UG|Ltd|LLC|LLP|Inc|PLC|SARL|SAS|SRL|SpA|BV|NV|SDN|Sdn|BHD|Bhd)"
-_RESPACE = [
-    (re.compile(rf"(?<=[a-zäöüßéè])({_FORMS}(?:\b|(?=[A-Z&.(])))"), r" \1"),  # "LieferantGmbH"
-    (re.compile(rf"\b({_FORMS})(?=[A-Z][a-zäöü])"), r"\1 "),  # "AGMitte" -> "AG Mitte"
-    (re.compile(r"(?<=[\w.])&(?=[\w])"), " & "),  # "GmbH&Co.KG"
-    (re.compile(rf"(Co\.)(?={_FORMS})"), r"\1 "),  # "Co.KG"
-    (re.compile(r"(?<=SDN)(?=BHD)"), " "),  # "SDNBHD"
-    (re.compile(r"(?<=[A-Z]{3})(?=GMBH\b)"), " "),  # "MUSTER-KUNDEGMBH"
-    (re.compile(r"(?<=[A-Z]{3})(?=SDN BHD)"), " "),  # "MARKETINGSDN BHD"
-    (re.compile(r"(?<=[A-Za-z])(\([A-Z]{1,3}\))(?=[A-Z])"), r" \1 "),  # "BAKERIES(KL)SDN"
-]
-
-
-def respace(text: str) -> str:
-    """Spaces the recogniser dropped around legal forms put back: "LeipzigGmbH&Co.KG" is
-    "Leipzig GmbH & Co. KG". Only around legal forms: a CamelCase name stays as printed."""
-    for pattern, space in _RESPACE:
-        text = pattern.sub(space, text)
-    return text
 
 
 def _block_name(index: Index, label_box: Box, blocks: _Blocks) -> tuple[Region, float] | None:
@@ -68,7 +51,7 @@ def _block_name(index: Index, label_box: Box, blocks: _Blocks) -> tuple[Region, 
         keyed = ":" in line.text or (right and right[0].text.startswith(":"))
         if tokens and tokens[0] in _NAME_LABELS:
             for region in value_regions(index, line, 1, line.words[0].box):
-                text = _clean(region.text)
+                text = clean(region.text)
                 if looks_like_name(text):
                     return Region(region.words, region.page, region.geometry, region.where), 0.9
         if keyed:
@@ -126,13 +109,13 @@ def _labelled(doc: Document, field: str, blocks: _Blocks) -> list[Candidate]:
             continue  # "Facture à régler par virement sur le compte suivant :" is a sentence
         if rest and looks_like_name(" ".join(w.text for w in rest)):
             region = Region(rest, index.page, 1.0, "same-line")
-            out.append(Candidate(field, _clean(region.text), 0.95 * label_score(hit), region, hit))
+            out.append(Candidate(field, clean(region.text), 0.95 * label_score(hit), region, hit))
             continue
         if rest:
             continue  # "To: 12.03.2024", "Customer no.: 4711": not a party heading
         if (found := _block_name(index, label_box, blocks)) is not None:
             region, weight = found
-            out.append(Candidate(field, _clean(region.text).lstrip(": "), weight * label_score(hit), region, hit))
+            out.append(Candidate(field, clean(region.text).lstrip(": "), weight * label_score(hit), region, hit))
     return out
 
 
@@ -189,14 +172,14 @@ def _unlabelled_seller(doc: Document, evidence: dict[str, Evidence]) -> list[Can
             continue
         # A letterhead puts the address after the name: "Au bon moulin SARL - 1242 chemin ... - France",
         # a receipt its registration number: "VIVOPAC MARKETING SDN BHD (1070687-M)".
-        if _owner_line(page.lines, position):
+        if names_owner(page.lines, position):
             continue  # "Owned By:" / "SANYU SUPPLY SDN BHD": the shop's owner, not the name it trades under
-        text = _clean(re.split(r"\s[-\u2013|\u2022]\s|,\s", line.text.translate(_BRACKETS))[0])
-        text = _clean(re.sub(r"\s*(?:\([^()]*\d[^()]*\)|\b\d{5,}-?[A-Z]?)\s*$", "", text))
-        text = _untitled(text)
+        text = clean(re.split(r"\s[-\u2013|\u2022]\s|,\s", line.text.translate(BRACKETS))[0])
+        text = clean(re.sub(r"\s*(?:\([^()]*\d[^()]*\)|\b\d{5,}-?[A-Z]?)\s*$", "", text))
+        text = without_title(text)
         words = line.words
         if legal_form(text):
-            text, words = _wrapped(page.lines, position, text)
+            text, words = wrapped_name(page.lines, position, text)
         if not looks_like_name(text, strict=True):
             continue
         score = 0.3 if not text[:1].isdigit() else 0.2  # "30, Jln ..." is more often a street than a name
@@ -222,36 +205,6 @@ def _unlabelled_seller(doc: Document, evidence: dict[str, Evidence]) -> list[Can
     return [c for c in out if not any(set(c.region.words) < set(o.region.words) for o in out)]
 
 
-_BRACKETS = str.maketrans("\uff08\uff09", "()")  # full-width brackets of a receipt's registration number
-
-
-def _wrapped(lines: list[Line], position: int, text: str) -> tuple[str, tuple[Word, ...]]:
-    """A name ending in a legal form with the one or two lines it was wrapped from ("POPULAR BOOK" /
-    "CO. (M) SDN BHD", "AIK HUAT HARDWARE" / "ENTERPRISE (SETIA" / "ALAM) SDN BHD")."""
-    line = lines[position]
-    words = line.words
-    if len(text.split()) > 4:
-        return text, words  # a wrapped tail is short
-    for above in reversed(lines[max(0, position - 2) : position]):
-        close = -0.3 * line.height <= words[0].box[1] - above.box[3] < 0.8 * line.height  # OCR boxes overlap
-        similar = abs(above.height - line.height) < 0.3 * line.height
-        ends_a_name = re.search(rf"\b{_FORMS}\.?\s*$", above.text, re.IGNORECASE)  # "... SDN BHD": a name of its own
-        if not (close and similar) or ends_a_name or not looks_like_name(above.text, strict=True):
-            break
-        if len(text.split()) + len(above.words) > 8:
-            break
-        text, words = f"{_clean(above.text)} {text}", above.words + words
-    return text, words
-
-
-def _owner_line(lines: list[Line], position: int) -> bool:
-    """Whether a line names the company that owns or runs the shop ("Owned By: ..." on it or above it)."""
-    owners = lexicon().words("owner_words")
-    here = norm(lines[position].text)
-    above = norm(lines[position - 1].text) if position > 0 else ""
-    return any(here.startswith(o) or (above.endswith(o) and len(above) <= len(o) + 2) for o in owners)
-
-
 def _title_top(page: Page) -> float | None:
     """The bottom of the first page's title line ("TAX INVOICE", "Rechnung"), if one heads its top half."""
     titles = lexicon().words("title_words")
@@ -268,17 +221,6 @@ def _repeats(doc: Document, name: str, line: Line) -> int:
     if len(key) < 5:
         return 0
     return sum(1 for page in doc.pages for other in page.lines if other is not line and key in norm(other.text))
-
-
-def _untitled(text: str) -> str:
-    """A name without the document title printed at the end of its row ("Muster UG RECHNUNG")."""
-    words = text.split()
-    titles = lexicon().words("title_words")
-    while len(words) > 1 and norm(words[-1]) in titles and words[-1].isupper() != words[0].isupper():
-        words.pop()
-    while len(words) > 1 and norm(words[-1]) in titles and len(words) > 2 and legal_form(" ".join(words[:-1])):
-        words.pop()
-    return " ".join(words)
 
 
 def _respaced(candidate: Candidate | None) -> Candidate | None:
@@ -338,7 +280,7 @@ def _window_addressee(doc: Document, seller: Candidate, blocks: _Blocks) -> tupl
             continue
         score = 0.55 + (0.05 if legal_form(name) else 0.0) + (0.05 if 0.06 < block.box[1] < 0.35 else 0.0)
         region = Region(block.name_words, page, 1.0, "below")
-        found.append(Candidate("buyer_name", _clean(name), score * (0.5 + 0.5 * region.confidence), region))
+        found.append(Candidate("buyer_name", clean(name), score * (0.5 + 0.5 * region.confidence), region))
     if not found:
         return None
     winner = max(found, key=lambda c: (c.score, -c.region.box[1]))
