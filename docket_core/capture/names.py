@@ -95,7 +95,9 @@ def wrapped_name(lines: list[Line], position: int, text: str) -> tuple[str, tupl
         close = -0.3 * line.height <= words[0].box[1] - above.box[3] < 0.8 * line.height  # OCR boxes overlap
         similar = abs(above.height - line.height) < 0.3 * line.height
         ends_a_name = re.search(rf"\b{_FORMS}\.?\s*$", above.text, re.IGNORECASE)  # "... SDN BHD": a name of its own
-        if not (close and similar) or ends_a_name or not looks_like_name(above.text, strict=True):
+        # A sender's line ("Muster GmbH · Weg 1 · 12345 Stadt") or an address is no part of a name.
+        listed = any(ch.isdigit() for ch in above.text) or re.search(r"[·•|]", above.text)
+        if not (close and similar) or ends_a_name or listed or not looks_like_name(above.text, strict=True):
             break
         if len(text.split()) + len(above.words) > 8:
             break

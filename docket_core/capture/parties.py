@@ -45,7 +45,11 @@ _NAME_LABELS = {"name", "firma", "company", "nom", "naam", "nombre", "nome", "ra
 def _block_name(index: Index, label_box: Box, blocks: _Blocks) -> tuple[Region, float] | None:
     """The name in a party's block below its heading: the value of a "Name:" row, else the first
     name-like line that is no "key: value" row ("Nummer: 549910", "Globale Nummer: ...")."""
-    for line in index.below(label_box, rows=10)[:7]:
+    x0, y0, x1, y1 = label_box
+    # OCR boxes overlap: the block's first line may start above the bottom of its heading's box.
+    overlapping = [ln for ln in index.lines if (y0 + y1) / 2 < ln.box[1] < y1 and abs(ln.box[0] - x0) < 0.03]
+    below = index.below(label_box, rows=10)[:7]
+    for line in sorted(overlapping, key=lambda ln: ln.box[1]) + [ln for ln in below if ln not in overlapping]:
         tokens = [norm(w.text) for w in line.words]
         right = index.right_of(line.box)
         keyed = ":" in line.text or (right and right[0].text.startswith(":"))
