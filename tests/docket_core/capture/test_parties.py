@@ -10,6 +10,7 @@ import pytest
 from docket_core.capture.addresses import address_blocks, postal
 from docket_core.capture.documents import read_pdf
 from docket_core.capture.fields import extract
+from docket_core.capture.names import wrapped_name
 from docket_core.capture.pages import Line, Page, Word, page_from_text
 from docket_core.evaluate.score import is_right
 from docket_core.synth import make_document, write_document
@@ -184,6 +185,36 @@ class TestReceiptSellers:
                 ("MAKASSAR FRESH MARKET SDN BHD", 0.05, 0.027, 0.99), ("GROUND FLOOR, NO. 4 & 6,", 0.05, 0.02),
                 ("Total 41.94", 0.5, 0.02)]  # fmt: skip
         assert _receipt_seller(rows) == "GARDENIA BAKERIES (KL) SDN BHD"
+
+
+class TestOcrGeometry:
+    def test_a_name_whose_box_starts_inside_its_headings_box_is_still_below_it(self) -> None:
+        def line(text: str, x0: float, y0: float, height: float) -> Line:
+            words, x = [], x0
+            for token in text.split():
+                words.append(Word(token, (x, y0, x + 0.012 * len(token), y0 + height), 0.95))
+                x += 0.012 * (len(token) + 1)
+            return Line(tuple(words))
+
+        page = Page(1, [line("Senostdar Forniture S.n.c.", 0.14, 0.088, 0.028), line("Viale Tansen 72", 0.14, 0.114, 0.02),
+                        line("00129 Roma", 0.14, 0.136, 0.019), line("Destinatario:", 0.137, 0.187, 0.019),
+                        line("Nixter Costruzioni S.a.s.", 0.136, 0.200, 0.022), line("ViaNixsen 160", 0.137, 0.214, 0.018),
+                        line("40107 Bologna", 0.136, 0.226, 0.021), line("Totale 120,00 EUR", 0.5, 0.5, 0.02)],
+                    "ocr", 1240.0, 1754.0)  # fmt: skip
+        values, _, _ = extract([page])
+
+        assert values["buyer_name"] == "Nixter Costruzioni S.a.s."
+
+    def test_a_senders_line_over_the_window_is_not_joined_to_the_addressees_name(self) -> None:
+        page = page_from_text(  # the sender's line as the recogniser runs it together
+            "Orazet & ZetostV.O.F.Castelweg 59·3507 EFUtrecht\nDarhalbri Drukkerij B.V.\nHafenstraat 57\n"
+        )
+
+        text, words = wrapped_name(page.lines, 1, "Darhalbri Drukkerij B.V.")
+
+        assert (text, words) == ("Darhalbri Drukkerij B.V.", page.lines[1].words)
+        popular = page_from_text("POPULAR BOOK\nCO. (M) SDN BHD\n")
+        assert wrapped_name(popular.lines, 1, "CO. (M) SDN BHD")[0] == "POPULAR BOOK CO. (M) SDN BHD"
 
 
 class TestAddressBlocks:
