@@ -108,6 +108,11 @@ class TestLabelledBlocks:
         assert values["seller_name"] == "MVM Musterhafter Versicherungsverein Musterstadt a.G."
         assert values["buyer_name"] == "Herrn Max Mustermann"
 
+    def test_a_number_row_without_its_colon_is_no_name(self) -> None:
+        text = "Käufer:\nNummer          75969813\nKunden AG Mitte\nHauptstraße 1\n12345 Musterstadt\n"
+
+        assert _extract(text)["buyer_name"] == "Kunden AG Mitte"
+
     def test_a_customer_code_is_no_buyer_heading(self) -> None:
         text = (
             "Senostdar Forniture S.n.c.\n"
