@@ -167,6 +167,7 @@ def _unlabelled_seller(doc: Document, evidence: dict[str, Evidence]) -> list[Can
     vat = evidence.get("seller_vat_id")
     domain = _email_domain(doc)
     title = _title_top(page)
+    heads = {id(block.lines[0]) for block in address_blocks(page)}  # a delivery address repeats the addressee
     # A line a label heads ("Rechnungsnummer: 4711") is no name; a title at its end ("Muster UG  RECHNUNG") may be.
     label_lines = {id(hit.line) for hit in doc.hits if hit.start == 0 or hit.field in ("seller_name", "buyer_name")}
     out = []
@@ -198,7 +199,7 @@ def _unlabelled_seller(doc: Document, evidence: dict[str, Evidence]) -> list[Can
         if domain and len(domain) >= 4 and domain in norm(text):
             score += 0.15
         # The issuer prints its name again (a sender's line, a footer by its bank details); an addressee seldom.
-        score += 0.08 * min(2, _repeats(doc, text, line))
+        score += 0.08 * min(2, _repeats(doc, text, line, heads))
         if title is not None and y0 > title:
             score -= 0.1  # below the document's title: more often the addressee
         score *= 0.5 + 0.5 * line.confidence
@@ -219,12 +220,10 @@ def _title_top(page: Page) -> float | None:
     return None
 
 
-def _repeats(doc: Document, name: str, line: Line) -> int:
-    """How many other lines of the document print `name`."""
-    key = norm(name)
-    if len(key) < 5:
-        return 0
-    return sum(1 for page in doc.pages for other in page.lines if other is not line and key in norm(other.text))
+def _repeats(doc: Document, name: str, line: Line, heads: set[int]) -> int:
+    """How many other lines of the document print `name`, not counting names heading address blocks."""
+    key, lines = norm(name), [other for page in doc.pages for other in page.lines if id(other) not in heads]
+    return 0 if len(key) < 5 else sum(1 for other in lines if other is not line and key in norm(other.text))
 
 
 def _respaced(candidate: Candidate | None) -> Candidate | None:
