@@ -2,9 +2,9 @@
 
 A block is a run of lines starting at one left edge, one under the other at a line's spacing and
 of one type size; it is an address when one of its lines after the first holds a postcode
-("80066 München", "3574 EF Utrecht", "Manchester M1 2AE", "88802Spielkreis"). Its name is its first
-line, with a salutation ("Herrn") or a second name line that ends in a legal form ("MVM
-Musterhafter" / "Versicherungsverein Musterstadt a.G.") joined to it. The heading printed just above
+("80066 München", "3574 EF Utrecht", "Manchester M1 2AE", "34117Kasselfeld"). Its name is its first
+line, with a salutation ("Herrn") or a second name line that ends in a legal form ("HVG
+Hanseatische" / "Versorgungsverein Beispielstadt a.G.") joined to it. The heading printed just above
 a block ("Adresse de livraison", "Kunde:") says whose it is.
 """
 
@@ -22,7 +22,7 @@ __all__ = ["Block", "address_blocks", "block_of", "heading_kind", "postal"]
 
 
 _POSTAL = [
-    re.compile(r"(?<![\d.,/:-])\d{4,5}(?![\d.,/:])\s*[A-Za-zÀ-ÿ]"),  # "80066 München", "88802Spielkreis"
+    re.compile(r"(?<![\d.,/:-])\d{4,5}(?![\d.,/:])\s*[A-Za-zÀ-ÿ]"),  # "80066 München", "34117Kasselfeld"
     re.compile(r"\b[A-Z]{1,2}-?\s?\d{4,5}\s+[A-Za-zÀ-ÿ]"),  # "DE 12345 Musterstadt", "F-75018 Paris"
     re.compile(r"\b\d{4}\s?[A-Z]{2}\b"),  # "3574 EF Utrecht"
     re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}\b"),  # "M1 2AE"
@@ -92,7 +92,7 @@ def _rows(page: Page) -> list[Line]:
             h = max(last.box[3] - last.box[1], 1e-4)
             same_row = abs(other.box[1] - last.box[1]) < 0.3 * h and abs(other.height - h) < 0.3 * h
             gap = (other.box[0] - last.box[2]) * page.width
-            keyed = other.text.startswith(":") and len(words) <= 3  # "Nummer" ": 549910"
+            keyed = other.text.startswith(":") and len(words) <= 3  # "Nummer" ": 730215"
             if j not in used and same_row and 0 <= gap and (gap < 1.0 * h * page.height or keyed):
                 words += other.words
                 used.add(j)
@@ -129,7 +129,7 @@ def address_blocks(page: Page, top: float = 1.0) -> list[Block]:
             # window ("Muster GmbH · Weg 1 · 12345 Stadt") is no part of the addressee's block.
             run = run[1:]
         while len(run) >= 3 and ":" in run[0].text:
-            run = run[1:]  # "Nummer : 549910" over the name: a key, not the name
+            run = run[1:]  # "Nummer : 730215" over the name: a key, not the name
         if len(run) >= 2 and any(postal(line.text) for line in run[1:6]):
             heading = (first if kinds[i] is not None else None) if dropped else _heading(rows, first)
             blocks.append(Block(page, tuple(run), heading))

@@ -26,7 +26,7 @@ def legal_form(text: str) -> bool:
     tokens = [t for t in (norm(w) for w in re.split(r"[\s,()]+", text)) if t]
     joined = lexicon().words("legal_forms")
     whole = "".join(tokens)
-    # OCR runs words together ("ABCHOTRADING"): a long legal form ending the name still counts.
+    # OCR runs words together ("LEESENGTRADING"): a long legal form ending the name still counts.
     if any(len(form) >= 5 and whole.endswith(form) and len(whole) > len(form) + 2 for form in joined):
         return True
     for size in (3, 2, 1):
@@ -48,7 +48,7 @@ def looks_like_name(text: str, strict: bool = False) -> bool:
         tokens = [norm(w) for w in re.split(r"[\s,]+", text)]
         if any(t in bad for t in tokens):
             return False
-        # OCR runs an address word into the next ("JALANBANTING", "TMNINDAH").
+        # OCR runs an address word into the next ("JALANMERANTI", "TMNDAHLIA").
         streets = lexicon().words("street_words")
         if any(t.startswith(b) and len(t) > len(b) + 2 for t in tokens for b in streets):
             return False
@@ -75,7 +75,7 @@ _RESPACE = [
 
 def respace(text: str) -> str:
     """Spaces the recogniser dropped around legal forms put back: "LeipzigGmbH&Co.KG" is
-    "Leipzig GmbH & Co. KG". Only around legal forms: a CamelCase name stays as printed."""
+    "Kerpen GmbH & Co. KG". Only around legal forms: a CamelCase name stays as printed."""
     for pattern, space in _RESPACE:
         text = pattern.sub(space, text)
     return text
@@ -85,8 +85,8 @@ BRACKETS = str.maketrans("\uff08\uff09", "()")  # full-width brackets of a recei
 
 
 def wrapped_name(lines: list[Line], position: int, text: str) -> tuple[str, tuple[Word, ...]]:
-    """A name ending in a legal form with the one or two lines it was wrapped from ("POPULAR BOOK" /
-    "CO. (M) SDN BHD", "AIK HUAT HARDWARE" / "ENTERPRISE (SETIA" / "ALAM) SDN BHD")."""
+    """A name ending in a legal form with the one or two lines it was wrapped from ("PUSTAKA ILMU" /
+    "CO. (M) SDN BHD", "BENG SOON HARDWARE" / "ENTERPRISE (BUKIT" / "RAJA) SDN BHD")."""
     line = lines[position]
     words = line.words
     if len(text.split()) > 4:

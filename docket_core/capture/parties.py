@@ -44,7 +44,7 @@ _NAME_LABELS = {"name", "firma", "company", "nom", "naam", "nombre", "nome", "ra
 
 def _block_name(index: Index, label_box: Box, blocks: _Blocks) -> tuple[Region, float] | None:
     """The name in a party's block below its heading: the value of a "Name:" row, else the first
-    name-like line that is no "key: value" row ("Nummer: 549910", "Globale Nummer: ...")."""
+    name-like line that is no "key: value" row ("Nummer: 730215", "Globale Nummer: ...")."""
     x0, y0, x1, y1 = label_box
     # OCR boxes overlap: the block's first line may start above the bottom of its heading's box.
     overlapping = [ln for ln in index.lines if (y0 + y1) / 2 < ln.box[1] < y1 and abs(ln.box[0] - x0) < 0.03]
@@ -178,7 +178,7 @@ def _unlabelled_seller(doc: Document, evidence: dict[str, Evidence]) -> list[Can
         # A letterhead puts the address after the name: "Au bon moulin SARL - 1242 chemin ... - France",
         # a receipt its registration number: "VIVOPAC MARKETING SDN BHD (1070687-M)".
         if names_owner(page.lines, position):
-            continue  # "Owned By:" / "SANYU SUPPLY SDN BHD": the shop's owner, not the name it trades under
+            continue  # "Owned By:" / "TERAJU SUPPLY SDN BHD": the shop's owner, not the name it trades under
         text = clean(re.split(r"\s[-\u2013|\u2022]\s|,\s", line.text.translate(BRACKETS))[0])
         text = clean(re.sub(r"\s*(?:\([^()]*\d[^()]*\)|\b\d{5,}-?[A-Z]?)\s*$", "", text))
         text = without_title(text)
@@ -206,7 +206,7 @@ def _unlabelled_seller(doc: Document, evidence: dict[str, Evidence]) -> list[Can
         if line.confidence < 0.7:
             score *= line.confidence  # a logo read as letters ("SeM. aAenl")
         out.append(Candidate("seller_name", text, min(score, 0.9), Region(words, page, 1.0, "same-line")))
-    # The first line of a wrapped name is no name of its own ("AIK HUAT HARDWARE" / ... / "ALAM) SDN BHD").
+    # The first line of a wrapped name is no name of its own ("BENG SOON HARDWARE" / ... / "RAJA) SDN BHD").
     return [c for c in out if not any(set(c.region.words) < set(o.region.words) for o in out)]
 
 
@@ -333,8 +333,8 @@ def _corroboration(doc: Document, seller: Candidate, evidence: dict[str, Evidenc
     height = box[3] - box[1]
     for line in seller.region.page.lines:
         lb = line.box
-        # A name line followed closely by another name-like line may go on there ("MVM Musterhafter /
-        # Versicherungsverein Musterstadt a.G."): less sure it is whole.
+        # A name line followed closely by another name-like line may go on there ("HVG Hanseatische /
+        # Versorgungsverein Beispielstadt a.G."): less sure it is whole.
         aligned = abs(lb[0] - box[0]) < 0.01 and abs(line.height - height) < 0.3 * height
         if 0 <= lb[1] - box[3] < 0.8 * height and aligned:
             if looks_like_name(line.text, strict=True) and not any(ch.isdigit() for ch in line.text):

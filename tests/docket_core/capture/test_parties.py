@@ -31,7 +31,7 @@ class TestLetters:
             "Halbriter Bürotechnik KG            Rechnungsnummer: 2020-1579\n"
             "Pontestraße 155                     Rechnungsdatum: 28.05.2020\n"
             "80066 München\n"
-            "USt-IdNr.: DE 136 695 976\n"
+            "USt-IdNr.: DE 314 159 262\n"
             "\n\n"
             "Gesamtbetrag: 119,00 EUR\n"
             "\n\n\n"
@@ -42,21 +42,21 @@ class TestLetters:
         assert values["seller_name"] == "Tisora Feinmechanik GmbH"
         assert values["buyer_name"] == "Halbriter Bürotechnik KG"
         assert values["seller_vat_id"] == "DE123456789"
-        assert values["buyer_vat_id"] == "DE136695976"
+        assert values["buyer_vat_id"] == "DE314159262"
 
     def test_the_billed_address_block_is_the_buyer_not_the_delivery_address(self) -> None:
         text = (
-            "Au Bon Pain SARL - 3 chemin des Oliviers - 84340 Malaucène\n"
+            "Les Ateliers Martin SARL - 12 rue des Lilas - 69003 Lyon\n"
             "\n\n\n"
             "Adresse de livraison\n"
-            "Entrepôt du Nord                    Ma jolie boutique\n"
+            "Entrepôt du Nord                    Le petit comptoir\n"
             "12 rue du Port                      35 rue de la République\n"
             "59000 Lille                         69001 Lyon\n"
             "\n\n"
             "Facture N° FA-2017-10\n"
             "Total TTC : 120,00 €\n"
         )
-        assert _extract(text)["buyer_name"] == "Ma jolie boutique"
+        assert _extract(text)["buyer_name"] == "Le petit comptoir"
 
     def test_the_sellers_name_printed_small_over_the_window_is_the_sender_not_the_addressee(self) -> None:
         text = (
@@ -76,7 +76,7 @@ class TestLetters:
 
     def test_a_bare_vat_id_with_valid_check_digits_in_the_letterhead_is_the_sellers(self) -> None:
         text = (
-            "Au Bon Pain SARL - 3 chemin des Oliviers - 84340 Malaucène\n"
+            "Les Ateliers Martin SARL - 12 rue des Lilas - 69003 Lyon\n"
             "TVA : FR40303265045 - SIRET : 30326504500010\n"
             "\n\n"
             "Facture N° FA-2017-10\n"
@@ -89,9 +89,9 @@ class TestLabelledBlocks:
     def test_a_salutation_and_a_name_going_on_below_stay_whole(self) -> None:
         text = (
             "Verkäufer:\n"
-            "Nummer      : 549910\n"
-            "MVM Musterhafter\n"
-            "Versicherungsverein Musterstadt a.G.\n"
+            "Nummer      : 730215\n"
+            "HVG Hanseatische\n"
+            "Versorgungsverein Beispielstadt a.G.\n"
             "Musterstr. 12\n"
             "DE 12345 Musterstadt\n"
             "\n"
@@ -105,13 +105,13 @@ class TestLabelledBlocks:
         )
         values = _extract(text)
 
-        assert values["seller_name"] == "MVM Musterhafter Versicherungsverein Musterstadt a.G."
+        assert values["seller_name"] == "HVG Hanseatische Versorgungsverein Beispielstadt a.G."
         assert values["buyer_name"] == "Herrn Max Mustermann"
 
     def test_a_number_row_without_its_colon_is_no_name(self) -> None:
-        text = "Käufer:\nNummer          75969813\nKunden AG Mitte\nHauptstraße 1\n12345 Musterstadt\n"
+        text = "Käufer:\nNummer          31846027\nAbnehmer AG Nord\nHauptstraße 1\n12345 Musterstadt\n"
 
-        assert _extract(text)["buyer_name"] == "Kunden AG Mitte"
+        assert _extract(text)["buyer_name"] == "Abnehmer AG Nord"
 
     def test_a_customer_code_is_no_buyer_heading(self) -> None:
         text = (
@@ -165,31 +165,31 @@ def _receipt_seller(rows: list[tuple]) -> str | None:
 
 class TestReceiptSellers:
     def test_the_shop_is_the_seller_not_the_company_that_owns_it(self) -> None:
-        rows = [("SANYU STATIONERY SHOP", 0.07, 0.025), ("NO. 31G, JALAN SETIA INDAH", 0.07, 0.02),
-                ("40170 SETIA ALAM", 0.07, 0.016), ("GST ID No: 001531760640", 0.07, 0.016),
-                ("TAX INVOICE", 0.6, 0.019), ("Owned By:", 0.06, 0.018), ("SANYU SUPPLY SDN BHD (1135772-K)", 0.06, 0.016),
+        rows = [("TERAJU STATIONERY SHOP", 0.07, 0.025), ("NO. 12A, JALAN MERANTI JAYA", 0.07, 0.02),
+                ("47100 PUCHONG", 0.07, 0.016), ("GST ID No: 002468013579", 0.07, 0.016),
+                ("TAX INVOICE", 0.6, 0.019), ("Owned By:", 0.06, 0.018), ("TERAJU SUPPLY SDN BHD (1048213-K)", 0.06, 0.016),
                 ("TOTAL 12.00", 0.07, 0.016), ("CASH 20.00", 0.07, 0.016)]  # fmt: skip
-        assert _receipt_seller(rows) == "SANYU STATIONERY SHOP"
+        assert _receipt_seller(rows) == "TERAJU STATIONERY SHOP"
 
     def test_a_registration_number_in_full_width_brackets_is_no_part_of_the_name(self) -> None:
-        rows = [("AEON CO. (M) BHD \uff08126926-H\uff09", 0.35, 0.016), ("3RD FLR, AEON TAMAN MALURI SC", 0.34, 0.017),
+        rows = [("RIMBA CO. (M) BHD \uff08204815-H\uff09", 0.35, 0.016), ("2ND FLR, RIMBA TAMAN DAHLIA SC", 0.34, 0.017),
                 ("CHERAS, 55100 KUALA LUMPUR", 0.35, 0.017), ("Total Sales Incl GST 75.00", 0.29, 0.018),
                 ("CASH 100.00", 0.29, 0.016)]  # fmt: skip
-        assert _receipt_seller(rows) == "AEON CO. (M) BHD"
+        assert _receipt_seller(rows) == "RIMBA CO. (M) BHD"
 
     def test_a_name_wrapped_over_three_lines_is_read_whole(self) -> None:
-        rows = [("AIK HUAT HARDWARE", 0.14, 0.022), ("ENTERPRISE (SETIA", 0.14, 0.022), ("ALAM) SDN BHD", 0.22, 0.021),
-                ("822737-X", 0.4, 0.019), ("NO. 17-G, JALAN SETIA INDAH", 0.2, 0.022), ("TOTAL 33.00", 0.07, 0.02),
+        rows = [("BENG SOON HARDWARE", 0.14, 0.022), ("ENTERPRISE (BUKIT", 0.14, 0.022), ("RAJA) SDN BHD", 0.22, 0.021),
+                ("913046-X", 0.4, 0.019), ("NO. 8-G, JALAN MERANTI JAYA", 0.2, 0.022), ("TOTAL 33.00", 0.07, 0.02),
                 ("CASH 50.00", 0.07, 0.02)]  # fmt: skip
-        assert _receipt_seller(rows) == "AIK HUAT HARDWARE ENTERPRISE (SETIA ALAM) SDN BHD"
+        assert _receipt_seller(rows) == "BENG SOON HARDWARE ENTERPRISE (BUKIT RAJA) SDN BHD"
 
     def test_the_customer_printed_below_the_title_is_not_the_seller(self) -> None:
-        rows = [("GARDENIA BAKERIES (KL) SDN BHD (139386-X)", 0.06, 0.02, 0.9), ("Lot 3, Jalan Pelabur 23/1,", 0.28, 0.019),
-                ("40300 Shah Alam, Selangor.", 0.26, 0.02), ("GST ID: 000381399040", 0.31, 0.018),
+        rows = [("SERI MURNI BAKERIES (KL) SDN BHD (275104-X)", 0.06, 0.02, 0.9), ("Lot 7, Jalan Perindustrian 4/2,", 0.28, 0.019),
+                ("43300 Seri Kembangan, Selangor.", 0.26, 0.02), ("GST ID: 001357924680", 0.31, 0.018),
                 ("TAX INVOICE / ADJUSTMENT NOTE", 0.23, 0.029), ("Date: 30/07/2017", 0.52, 0.018),
-                ("MAKASSAR FRESH MARKET SDN BHD", 0.05, 0.027, 0.99), ("GROUND FLOOR, NO. 4 & 6,", 0.05, 0.02),
+                ("PASAR SEGAR UTAMA SDN BHD", 0.05, 0.027, 0.99), ("GROUND FLOOR, NO. 9 & 11,", 0.05, 0.02),
                 ("Total 41.94", 0.5, 0.02)]  # fmt: skip
-        assert _receipt_seller(rows) == "GARDENIA BAKERIES (KL) SDN BHD"
+        assert _receipt_seller(rows) == "SERI MURNI BAKERIES (KL) SDN BHD"
 
 
 class TestOcrGeometry:
@@ -212,21 +212,21 @@ class TestOcrGeometry:
 
     def test_a_senders_line_over_the_window_is_not_joined_to_the_addressees_name(self) -> None:
         page = page_from_text(  # the sender's line as the recogniser runs it together
-            "Orazet & ZetostV.O.F.Castelweg 59·3507 EFUtrecht\nDarhalbri Drukkerij B.V.\nHafenstraat 57\n"
+            "Orazet & ZetostV.O.F.Kerkstraat 5·3511 ABUtrecht\nDarhalbri Drukkerij B.V.\nHafenstraat 57\n"
         )
 
         text, words = wrapped_name(page.lines, 1, "Darhalbri Drukkerij B.V.")
 
         assert (text, words) == ("Darhalbri Drukkerij B.V.", page.lines[1].words)
-        popular = page_from_text("POPULAR BOOK\nCO. (M) SDN BHD\n")
-        assert wrapped_name(popular.lines, 1, "CO. (M) SDN BHD")[0] == "POPULAR BOOK CO. (M) SDN BHD"
+        popular = page_from_text("PUSTAKA ILMU\nCO. (M) SDN BHD\n")
+        assert wrapped_name(popular.lines, 1, "CO. (M) SDN BHD")[0] == "PUSTAKA ILMU CO. (M) SDN BHD"
 
 
 class TestAddressBlocks:
     @pytest.mark.parametrize(
         ("line", "expected"),
         [("80066 München", True), ("3574 EF Utrecht", True), ("Manchester M1 2AE", True),
-         ("88802Spielkreis", True), ("Cork T12 X405", True), ("Rechnungsnummer: INV-2020-1579", False),
+         ("34117Kasselfeld", True), ("Cork T12 X405", True), ("Rechnungsnummer: INV-2020-1579", False),
          ("1.650,44 EUR", False), ("+43 556 906847", False), ("Datum: 28. Mai 2020", False)],
     )  # fmt: skip
     def test_tells_a_postcode_line_from_numbers_dates_and_phones(self, line: str, expected: bool) -> None:

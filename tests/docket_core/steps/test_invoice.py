@@ -63,7 +63,7 @@ ENGLISH = [
 
 GERMAN = [
     "Verkäufer",
-    "Nummer: 549910",
+    "Nummer: 730215",
     "Name: Bergmann & Söhne KG",
     "USt-IdNr.: DE 123 456 789",
     "Käufer/Leistungsempfänger",
