@@ -17,6 +17,7 @@ process keeps at its largest page.
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass
 from importlib import import_module
@@ -65,9 +66,26 @@ _REC_MIN_WIDTH = 48
 a 320 x 48 strip): one line height, so a short line costs what its own width costs."""
 
 
-def _bound_detection(engine: Any, max_side: int) -> None:
-    """Detection on the image scaled down to `max_side` pixels on its longest side (lines are still
-    cut out of the full image for recognition); smaller images keep rapidocr's own sizing."""
+class _ShapeNoting:
+    """The engine's text detector, noting each image's height and width for the sizing below
+    (rapidocr asks for a sizing by the longest side alone; calls are serialised by `_lock`)."""
+
+    def __init__(self, detector: Any) -> None:
+        self._detector = detector
+
+    def __call__(self, image: np.ndarray) -> Any:
+        self._detector.docket_shape = image.shape[:2]
+        return self._detector(image)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._detector, name)
+
+
+def _bound_detection(engine: Any, max_side: int, max_pixels: int) -> None:
+    """Detection on the image scaled down to at most `max_side` pixels on its longest side and
+    `max_pixels` in all (lines are still cut out of the full image for recognition); smaller images
+    keep rapidocr's own sizing. The area bound shrinks a whole A4 page and leaves a long narrow
+    receipt alone, whose narrow side a bound on the longest side would make too small to read."""
     detector = getattr(engine, "text_det", None)
     sizing = getattr(detector, "get_preprocess", None)
     if sizing is None:  # another rapidocr release: its own sizing (longest side at most 2000)
@@ -75,11 +93,16 @@ def _bound_detection(engine: Any, max_side: int) -> None:
     from rapidocr_onnxruntime.ch_ppocr_det.utils import DetPreProcess
 
     def bounded(longest: int) -> Any:
-        if longest > max_side:
-            return DetPreProcess(max_side, "max", detector.mean, detector.std)
+        limit = max_side
+        height, width = getattr(detector, "docket_shape", (longest, longest))
+        if max_pixels and height * width > max_pixels:
+            limit = min(limit, int(longest * math.sqrt(max_pixels / (height * width))))
+        if longest > limit:
+            return DetPreProcess(limit, "max", detector.mean, detector.std)
         return sizing(longest)
 
     detector.get_preprocess = bounded
+    engine.text_det = _ShapeNoting(detector)
 
 
 def _create(options: dict[str, Any], arena: bool) -> Any:
@@ -132,7 +155,7 @@ def ocr_engine() -> Any:
                 options["intra_op_num_threads"] = settings.ocr_threads
                 options["inter_op_num_threads"] = 1
             engine = _create(options, settings.ocr_memory_arena)
-            _bound_detection(engine, settings.ocr_det_max_side)
+            _bound_detection(engine, settings.ocr_det_max_side, settings.ocr_det_max_pixels)
             _engine = engine
     return _engine
 

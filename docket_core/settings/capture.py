@@ -32,6 +32,11 @@ class CaptureSettings(BaseSettings):
         description="Longest side in pixels of the image OCR's text detector sees (lines are still read from "
         "the full image); lower is faster, and misses small print sooner.",
     )  # fmt: skip
+    ocr_det_max_pixels: int = Field(
+        default=2_000_000, ge=0, le=100_000_000,
+        description="Pixels in all of the image OCR's text detector sees (0: no bound beyond "
+        "ocr_det_max_side): an A4 page is shrunk, a long narrow receipt keeps its width.",
+    )  # fmt: skip
     ocr_rec_batch: int = Field(
         default=0, ge=0, le=256,
         description="Lines OCR's recogniser reads per call (0: 1 on CPU, where a batch pads every line to its "

@@ -58,7 +58,7 @@ def task_run_names(api_url: str, flow_run_id: str) -> list[str]:
 
 
 def kinds(names: list[str]) -> list[str]:
-    return [n.split("-")[0] for n in names]  # "plan-shards-a27", "ingest-<ingest id>/00000": plan, ingest
+    return [n.split("-")[0] for n in names]  # "plan-shards-a27", "stage-<ingest id>/00000": plan, stage
 
 
 @pytest.fixture
@@ -84,7 +84,7 @@ class TestWarmRunner:
         # A real flow run on the shared server, with its task runs, as when the command runs itself.
         names = kinds(task_run_names(status["api_url"], second["flow_run_id"]))
         assert names == kinds(task_run_names(status["api_url"], first["flow_run_id"]))
-        assert names == ["ingest", "plan", "record", "summarise"]
+        assert names == ["plan", "stage", "summarise"]
         assert [b["batch_id"] for b in docket(env, "staging", "list-batches")] == ["first", "second"]
 
         # A failing command says the same and exits with the same code either way.
@@ -105,7 +105,7 @@ class TestWarmRunner:
         other = env | {"DOCKET_SHARD_SIZE": "1"}
         done = docket(other, "staging", "create-batch-of-images", "-i", str(photos), "--batch-id", "other")
         api_url = docket(env, "server", "status")["api_url"]
-        shards = [n for n in task_run_names(api_url, done["flow_run_id"]) if n.startswith("ingest-")]
+        shards = [n for n in task_run_names(api_url, done["flow_run_id"]) if n.startswith("stage-")]
         assert done["ingested"] == 3 and len(shards) == 3
         replaced = ready_runner(other, not_pid=runner["pid"])
         assert replaced["commands_served"] == 0 and gone(runner["pid"])
