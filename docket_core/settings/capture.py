@@ -33,7 +33,7 @@ class CaptureSettings(BaseSettings):
         "the full image); lower is faster, and misses small print sooner.",
     )  # fmt: skip
     ocr_det_max_pixels: int = Field(
-        default=2_000_000, ge=0, le=100_000_000,
+        default=1_700_000, ge=0, le=100_000_000,
         description="Pixels in all of the image OCR's text detector sees (0: no bound beyond "
         "ocr_det_max_side): an A4 page is shrunk, a long narrow receipt keeps its width.",
     )  # fmt: skip

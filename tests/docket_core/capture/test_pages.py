@@ -176,3 +176,46 @@ class TestReadingBudget:
         assert [m.content for m in messages] == [
             "stopped reading at page 4 of 10: the document's reading budget is spent"
         ]
+
+
+class TestDetectionSize:
+    """What OCR's text detector is given: a whole A4 page is shrunk by its area, a long narrow receipt
+    keeps its width (a bound on the longest side alone would shrink it until small print is lost)."""
+
+    class _Detector:
+        mean, std = [0.5] * 3, [0.5] * 3
+
+        def get_preprocess(self, longest: int) -> str:
+            return f"own sizing for {longest}"
+
+        def __call__(self, image: object) -> object:
+            return self.get_preprocess(max(image.shape[:2]))
+
+    class _Engine:
+        def __init__(self, detector: object) -> None:
+            self.text_det = detector
+
+    class _Image:
+        def __init__(self, height: int, width: int) -> None:
+            self.shape = (height, width, 3)
+
+    def _sizing(self, height: int, width: int) -> object:
+        from docket_core.capture.ocr import _bound_detection
+
+        engine = self._Engine(self._Detector())
+        _bound_detection(engine, max_side=2000, max_pixels=1_700_000)
+        return engine.text_det(self._Image(height, width))
+
+    def test_an_a4_page_at_200_dpi_is_shrunk_to_the_pixel_bound(self) -> None:
+        sizing = self._sizing(2339, 1654)
+
+        assert sizing.limit_type == "max" and 1540 <= sizing.limit_side_len <= 1560
+        assert sizing.limit_side_len**2 * 1654 / 2339 <= 1_700_000
+
+    def test_a_long_narrow_receipt_within_the_bound_keeps_its_own_sizing(self) -> None:
+        assert self._sizing(1900, 800) == "own sizing for 1900"
+
+    def test_a_longest_side_over_its_bound_is_still_cut_to_it(self) -> None:
+        sizing = self._sizing(4000, 300)
+
+        assert sizing.limit_side_len == 2000
