@@ -74,7 +74,7 @@ _RESPACE = [
 
 
 def respace(text: str) -> str:
-    """Spaces the recogniser dropped around legal forms put back: "LeipzigGmbH&Co.KG" is
+    """Spaces the recogniser dropped around legal forms put back: "KerpenGmbH&Co.KG" is
     "Kerpen GmbH & Co. KG". Only around legal forms: a CamelCase name stays as printed."""
     for pattern, space in _RESPACE:
         text = pattern.sub(space, text)
