@@ -73,12 +73,32 @@ _RESPACE = [
 ]
 
 
+_CASE_TURN = re.compile(r"(?<=[a-zß-ÿ])(?=[A-ZÀ-Þ])")
+_LETTERS = re.compile(r"[A-Za-zÀ-ÿ]+")
+
+
+def _split_run_together(word: str) -> str:
+    """A word the recogniser ran together from capitalised words, apart: "HarbourLaneStationery" is
+    "Harbour Lane Stationery". Only where a brand's own capitals are unlikely: at least two turns to a
+    capital, every part three letters or more ("McDonalds", "PayPal", "ConsultingService" and
+    "LinkedIn" stay as printed)."""
+    if not _LETTERS.fullmatch(word):
+        return word
+    parts = _CASE_TURN.split(word)
+    shortest = min(len(part) for part in parts)
+    if len(parts) >= 3 and shortest >= 3:
+        return " ".join(parts)
+    return word
+
+
 def respace(text: str) -> str:
-    """Spaces the recogniser dropped around legal forms put back: "KerpenGmbH&Co.KG" is
-    "Kerpen GmbH & Co. KG". Only around legal forms: a CamelCase name stays as printed."""
+    """Spaces the recogniser dropped put back: around legal forms ("KerpenGmbH&Co.KG" is
+    "Kerpen GmbH & Co. KG") and between capitalised words run together ("HarbourLaneStationery Ltd"
+    is "Harbour Lane Stationery Ltd"; see `_split_run_together` for the names left as printed).
+    For OCR pages only: a text layer keeps the spaces the document has."""
     for pattern, space in _RESPACE:
         text = pattern.sub(space, text)
-    return text
+    return " ".join(_split_run_together(word) for word in text.split(" "))
 
 
 BRACKETS = str.maketrans("\uff08\uff09", "()")  # full-width brackets of a receipt's registration number

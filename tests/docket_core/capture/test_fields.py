@@ -222,6 +222,14 @@ class TestOcrNoise:
         assert respace("MUSTER-KUNDEGMBH") == "MUSTER-KUNDE GMBH"
         assert respace("ConsultingService GmbH") == "ConsultingService GmbH"  # CamelCase names stay
 
+    def test_puts_back_the_spaces_ocr_drops_between_three_capitalised_words(self) -> None:
+        from docket_core.capture.parties import respace
+
+        assert respace("HarbourLaneStationery Ltd") == "Harbour Lane Stationery Ltd"
+        assert respace("Seller NordlichtWerkzeugHandel") == "Seller Nordlicht Werkzeug Handel"
+        for brand in ("McDonalds Ltd", "PayPal Europe S.a r.l.", "LinkedIn Ireland", "iPhoneRepairShop"):
+            assert respace(brand) == brand
+
     def test_splits_a_label_from_the_number_the_recogniser_ran_into_it(self) -> None:
         from docket_core.capture.ocr import OcrLine
         from docket_core.capture.pages import page_from_ocr
