@@ -52,6 +52,7 @@ _VOLATILE = frozenset({"_", "OLDPWD", "PWD", "SHLVL", "COLUMNS", "LINES"})
 _SOURCES = ("docket_core", "flows", "tasks", "blocks")
 _ROOT = Path(__file__).resolve().parents[2]
 _SOCKET_PATH_MAX = 100
+_REQUEST_MAX = 4 * 1024 * 1024  # bytes of a command's request (argv, environment, folder)
 _READY_WAIT_S = 60.0  # a command waits this long at most for a starting runner, then runs itself
 _remembered: str | None = None
 _started: list[subprocess.Popen] = []  # handles kept until exit, so Python does not warn about them
@@ -251,7 +252,11 @@ def _serve_one(conn: socket.socket, expected: str, api_url: str) -> None:
     if struct.unpack("3i", creds)[1] != os.getuid():
         os._exit(1)  # another user's process: nothing to say to it
     _, fds, _, _ = socket.recv_fds(conn, 1, 3)
-    request = json.loads(_recv_exactly(conn, struct.unpack("!I", _recv_exactly(conn, 4))[0]))
+    size = struct.unpack("!I", _recv_exactly(conn, 4))[0]
+    if size > _REQUEST_MAX:  # an environment and arguments are kilobytes: this is no command of ours
+        conn.sendall(b"N")
+        os._exit(0)
+    request = json.loads(_recv_exactly(conn, size))
     if len(fds) != 3 or request["fingerprint"] != expected:
         conn.sendall(b"N")
         os._exit(0)

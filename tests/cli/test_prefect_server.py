@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,30 +11,15 @@ import httpx
 import pytest
 
 from docket_core.samples import write_sample_images
-from tests.e2e.processes import base_env, free_port
+from tests.cli.local_server import docket, env  # noqa: F401 - env is a fixture
 
 pytestmark = pytest.mark.slow
-
-
-def docket(env: dict[str, str], *args: str) -> dict:
-    done = subprocess.run([sys.executable, "-m", "docket_core.cli", *args, "--json"], env=env, capture_output=True,
-                          timeout=300, text=True)  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def flow_run_names(api_url: str) -> list[str]:
     answer = httpx.post(f"{api_url}/flow_runs/filter", json={"limit": 50}, timeout=30)
     answer.raise_for_status()
     return [run["name"] for run in answer.json()]
-
-
-@pytest.fixture
-def env(tmp_path: Path):  # noqa: ANN201
-    env = base_env(tmp_path / "prefect-home-unused")
-    env.update(DOCKET_HOME=str(tmp_path / "home"), DOCKET_PREFECT_SERVER="auto", DOCKET_PREFECT_PORT=str(free_port()))
-    yield env
-    subprocess.run([sys.executable, "-m", "docket_core.cli", "server", "stop"], env=env, capture_output=True, timeout=60)
 
 
 class TestSharedServer:

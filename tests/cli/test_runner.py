@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -12,20 +9,9 @@ import httpx
 import pytest
 
 from docket_core.samples import write_sample_images
-from tests.e2e.processes import base_env, free_port
+from tests.cli.local_server import docket, env, run  # noqa: F401 - env is a fixture
 
 pytestmark = pytest.mark.slow
-
-
-def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "docket_core.cli", *args], env=env, capture_output=True, timeout=300,
-                          text=True)  # fmt: skip
-
-
-def docket(env: dict[str, str], *args: str) -> dict:
-    done = run(env, *args, "--json")
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def ready_runner(env: dict[str, str], *, not_pid: int | None = None) -> dict:
@@ -59,14 +45,6 @@ def task_run_names(api_url: str, flow_run_id: str) -> list[str]:
 
 def kinds(names: list[str]) -> list[str]:
     return [n.split("-")[0] for n in names]  # "plan-shards-a27", "stage-<ingest id>/00000": plan, stage
-
-
-@pytest.fixture
-def env(tmp_path: Path):  # noqa: ANN201
-    env = base_env(tmp_path / "prefect-home-unused")
-    env.update(DOCKET_HOME=str(tmp_path / "home"), DOCKET_PREFECT_SERVER="auto", DOCKET_PREFECT_PORT=str(free_port()))
-    yield env
-    subprocess.run([sys.executable, "-m", "docket_core.cli", "server", "stop"], env=env, capture_output=True, timeout=60)
 
 
 class TestWarmRunner:
@@ -113,3 +91,25 @@ class TestWarmRunner:
         assert docket(env, "server", "stop")["stopped"] is True
         assert gone(replaced["pid"])
         assert docket(env, "server", "status")["runner"] is None
+
+    def test_a_request_declaring_gigabytes_is_refused_unread_and_the_runner_goes_on(self, env: dict[str, str], tmp_path: Path) -> None:
+        import socket
+        import struct
+
+        from docket_core.cli.runner import _socket_path
+
+        photos = tmp_path / "photos"
+        write_sample_images(photos, count=1)
+        docket(env, "staging", "create-batch-of-images", "-i", str(photos), "--batch-id", "first")
+        runner = ready_runner(env)
+
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.settimeout(30)
+            conn.connect(str(_socket_path(Path(env["DOCKET_HOME"]))))
+            socket.send_fds(conn, [b"F"], [0, 1, 2])
+            conn.sendall(struct.pack("!I", 2**31))  # and never the 2 GiB it announces
+            assert conn.recv(1) == b"N"
+
+        listed = docket(env, "staging", "list-batches")
+        assert [b["batch_id"] for b in listed] == ["first"]
+        assert docket(env, "server", "status")["runner"]["pid"] == runner["pid"]
